@@ -1,0 +1,70 @@
+# hostfw.netfilter development targets. Every target is idempotent; `make test`
+# runs the whole suite (setup included) and stops at the first failure.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
+export ANSIBLE_NOCOLOR := 1
+PYTEST ?= $(VENV)/bin/pytest
+
+.PHONY: help setup collection-link lab-images lint sanity unit integration molecule bench bench-quick test demo build clean
+
+help:
+	@echo "make demo   - the lab demo (sets everything up first)"
+	@echo "make test   - the whole test suite: setup lint sanity unit integration bench-quick molecule"
+	@echo "other targets: setup lab-images lint sanity unit integration molecule bench build clean"
+
+setup:
+	@scripts/setup.sh
+
+# The collection is used from the working tree through a symlink
+# build/collections/ansible_collections/hostfw/netfilter -> repository root.
+collection-link:
+	@mkdir -p build/collections/ansible_collections/hostfw
+	@ln -sfn $(CURDIR) build/collections/ansible_collections/hostfw/netfilter
+
+lab-images:
+	@scripts/lab-images.sh
+
+lint: collection-link
+	ruff check plugins tests scripts
+	ruff format --check plugins tests scripts
+	yamllint -s .
+	ansible-lint
+
+sanity:
+	@scripts/sanity.sh
+
+unit: collection-link
+	$(PYTEST) -q tests/unit
+
+integration: collection-link
+	$(PYTEST) -q tests/integration
+
+molecule: collection-link lab-images
+	@scripts/molecule.sh
+
+bench: collection-link
+	$(VENV)/bin/python tests/perf/bench.py
+
+bench-quick: collection-link
+	$(VENV)/bin/python tests/perf/bench.py --quick
+
+test: setup
+	$(MAKE) lint
+	$(MAKE) sanity
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) molecule
+
+demo: setup collection-link lab-images
+	@scripts/demo.sh
+
+build:
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path build/ .
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache .hypothesis tests/output
