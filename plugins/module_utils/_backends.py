@@ -1,0 +1,269 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostfw.netfilter contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The only code that touches the host's firewall.
+
+A backend reads every table of a family as ``iptables-save`` text and applies a
+list of TablePlan, one atomic transaction per table. Backends take a command
+runner ``run(argv, data=None) -> (rc, stdout, stderr)`` and ``which(name) ->
+path or None``; nothing here imports Ansible."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import os
+
+from ansible_collections.hostfw.netfilter.plugins.module_utils._model import tokenize
+from ansible_collections.hostfw.netfilter.plugins.module_utils._state import parse_save
+
+_BASE = {"ipv4": "iptables", "ipv6": "ip6tables"}
+
+
+class BackendError(Exception):
+    pass
+
+
+def detect_variant(run, which):
+    """'nf_tables' or 'legacy', from what `iptables -V` says."""
+    path = which("iptables")
+    if path is None:
+        raise BackendError("iptables is not installed on this host")
+    rc, out, err = run([path, "-V"])
+    text = (out or "") + (err or "")
+    if rc != 0:
+        raise BackendError("`iptables -V` failed: %s" % text.strip())
+    if "nf_tables" in text:
+        return "nf_tables"
+    return "legacy"
+
+
+def _tool(which, family, variant, suffix):
+    """The variant's own binary (iptables-nft-save...) or the plain name."""
+    base = _BASE[family]
+    short = "nft" if variant == "nf_tables" else "legacy"
+    for name in ("%s-%s-%s" % (base, short, suffix), "%s-%s" % (base, suffix)):
+        path = which(name)
+        if path:
+            return path
+    raise BackendError("%s-%s is not installed on this host" % (base, suffix))
+
+
+class RestoreBackend:
+    """iptables-save / iptables-restore -w --noflush of the host's variant.
+
+    Uses: run, which, the variant, and `wait` (seconds for the xtables lock)."""
+
+    name = "restore"
+
+    def __init__(self, run, which, variant, wait=None):
+        self.run = run
+        self.which = which
+        self.variant = variant
+        self.wait = wait
+
+    @contextlib.contextmanager
+    def lock(self):
+        # iptables-restore -w takes the xtables lock for its own transaction
+        yield
+
+    def read(self, family):
+        rc, out, err = self.run([_tool(self.which, family, self.variant, "save")])
+        if rc != 0:
+            raise BackendError("%s-save failed: %s" % (_BASE[family], err.strip()))
+        return out
+
+    def foreign_rules(self, family):
+        """True when the other variant also holds rules (both are enforced)."""
+        other = "legacy" if self.variant == "nf_tables" else "nft"
+        path = self.which("%s-%s-save" % (_BASE[family], other))
+        if not path:
+            return False
+        rc, out, _ = self.run([path])
+        if rc != 0:
+            return False
+        for line in out.splitlines():
+            if line.startswith("-A ") or (line.startswith(":") and " DROP " in line):
+                return True
+        return False
+
+    def apply(self, family, plans):
+        text = "".join(p.restore_text() for p in plans if p.changed)
+        if not text:
+            return
+        argv = [_tool(self.which, family, self.variant, "restore")]
+        argv += ["-w", str(self.wait)] if self.wait else ["-w"]
+        argv.append("--noflush")
+        rc, out, err = self.run(argv, data=text)
+        if rc != 0:
+            raise BackendError(
+                "%s-restore rejected the transaction (nothing was changed): %s"
+                % (_BASE[family], (err or out).strip())
+            )
+
+
+class IptcBackend:
+    """python-iptables (libiptc), for hosts on the legacy variant only.
+
+    Uses: the imported iptc module, run/which for iptables-legacy-save (the
+    canonical printer used to read and to verify), and the xtables lock file.
+    One commit per table with autocommit off; after the commit the table is read
+    back and must equal the planned state."""
+
+    name = "python_iptables"
+
+    def __init__(self, iptc, run, which, variant):
+        if variant != "legacy":
+            raise BackendError(
+                "backend python_iptables speaks only the legacy iptables API, but this host "
+                "uses the nf_tables variant: rules written through it would be enforced yet "
+                "invisible to iptables. Use backend: restore (or auto) here."
+            )
+        self.iptc = iptc
+        self.run = run
+        self.which = which
+        self.variant = variant
+
+    @contextlib.contextmanager
+    def lock(self):
+        import fcntl
+
+        path = os.environ.get("XTABLES_LOCKFILE", "/run/xtables.lock")
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def read(self, family):
+        return RestoreBackend(self.run, self.which, "legacy").read(family)
+
+    def foreign_rules(self, family):
+        return RestoreBackend(self.run, self.which, "legacy").foreign_rules(family)
+
+    def apply(self, family, plans):
+        iptc = self.iptc
+        for plan in plans:
+            if not plan.changed:
+                continue
+            cls = iptc.Table if family == "ipv4" else iptc.Table6
+            table = cls(plan.before.name)
+            table.autocommit = False
+            table.refresh()
+            try:
+                for line in plan.lines:
+                    self._op(table, family, tokenize(line))
+                table.commit()
+            except (iptc.IPTCError, ValueError, AttributeError) as e:
+                raise BackendError(
+                    "python-iptables failed on table %s (%s), nothing was committed: %s"
+                    % (plan.before.name, family, e)
+                )
+            finally:
+                table.refresh()
+                table.close()
+        self._verify(family, plans)
+
+    def _verify(self, family, plans):
+        tables = parse_save(self.read(family))
+        for plan in plans:
+            if not plan.changed:
+                continue
+            got = tables.get(plan.before.name)
+            want = plan.after
+            if got is None:
+                raise BackendError("table %s vanished after the commit" % want.name)
+            for name, ch in want.chains.items():
+                have = got.chains.get(name)
+                if have is None or [r.tokens for r in have.rules] != [r.tokens for r in ch.rules]:
+                    raise BackendError(
+                        "python-iptables committed chain %s of table %s (%s) differently from "
+                        "the plan; check it with iptables-legacy-save" % (name, want.name, family)
+                    )
+
+    def _op(self, table, family, words):
+        iptc = self.iptc
+        op, chain = words[0], words[1]
+        if op == "-N":
+            table.create_chain(chain)
+        elif op == "-X":
+            table.delete_chain(chain)
+        elif op == "-F":
+            table.flush_entries(chain)
+        elif op == "-P":
+            table.set_policy(chain, words[2])
+        elif op == "-D":
+            rv = table._iptc.iptc_delete_num_entry(chain.encode(), int(words[2]) - 1, table._handle)
+            if rv != 1:
+                raise iptc.IPTCError("can't delete rule %s of %s" % (words[2], chain))
+        else:
+            ch = iptc.Chain(table, chain)
+            if op == "-A":
+                ch.append_rule(self._rule(family, words[2:]))
+            elif op == "-I":
+                ch.insert_rule(self._rule(family, words[3:]), int(words[2]) - 1)
+            elif op == "-R":
+                ch.replace_rule(self._rule(family, words[3:]), int(words[2]) - 1)
+            else:
+                raise ValueError("unsupported operation %s" % op)
+
+    def _rule(self, family, tokens):
+        """Build a libiptc rule from canonical tokens, option by option, through
+        the xtables extensions' own parsers (never iptc.easy's encoder)."""
+        iptc = self.iptc
+        rule = iptc.Rule() if family == "ipv4" else iptc.Rule6()
+        n = len(tokens)
+        i = 0
+        neg = False
+        ext = None
+        while i < n:
+            t = tokens[i]
+            if t == "!":
+                neg = True
+                i += 1
+                continue
+            if t in ("-s", "-d", "-i", "-o", "-p"):
+                value = ("!" if neg else "") + tokens[i + 1]
+                attr = {"-s": "src", "-d": "dst", "-i": "in_interface", "-o": "out_interface"}
+                setattr(rule, attr.get(t, "protocol"), value)
+                if family == "ipv6" and t in ("-i", "-o"):
+                    _fix_ipv6_iface_mask(rule, t, tokens[i + 1])
+                i += 2
+            elif t == "-f":
+                rule.fragment = not neg
+                i += 1
+            elif t == "-m":
+                ext = rule.create_match(tokens[i + 1])
+                i += 2
+            elif t == "-j":
+                ext = rule.create_target(tokens[i + 1])
+                i += 2
+            elif t == "-g":
+                rule.target = iptc.Target(rule, tokens[i + 1], goto=True)
+                ext = None
+                i += 2
+            elif t.startswith("--") and ext is not None:
+                j = i + 1
+                while j < n and not tokens[j].startswith("-") and tokens[j] != "!":
+                    j += 1
+                args = tokens[i + 1 : j]
+                ext.set_parameter(t[2:], (["!"] if neg else []) + args if (neg or len(args) != 1) else args[0])
+                i = j
+            else:
+                raise ValueError("cannot translate %r for python-iptables" % t)
+            neg = False
+        return rule
+
+
+def _fix_ipv6_iface_mask(rule, flag, name):
+    """python-iptables writes IPv6 interface masks with 0x01 bytes (its issue
+    #244); the kernel expects 0xff for each byte that must match."""
+    wildcard = name.endswith("+")
+    length = len(name) - 1 if wildcard else len(name) + 1
+    mask = b"\xff" * length + b"\x00" * (16 - length)
+    if flag == "-i":
+        rule.entry.ipv6.iniface_mask = mask
+    else:
+        rule.entry.ipv6.outiface_mask = mask

@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostfw.netfilter contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection guard: would the planned filter rules drop the SSH connection the
+task arrived on? Evaluates a new TCP connection from the controller to sshd
+through INPUT of the planned table. Pure.
+
+Matches the guard cannot decide (interfaces, rate limits, ipsets, foreign raw
+rules) are followed both ways, so the answer is a set of possible verdicts."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+from ansible_collections.hostfw.netfilter.plugins.module_utils._state import _structured
+
+ACCEPT = "accept"
+DROP = "drop"
+
+
+def parse_ssh_connection(value):
+    """SSH_CONNECTION 'client cport server sport' -> (family, client, server, sport)."""
+    try:
+        client, _cport, server, sport = value.split()
+        c = ipaddress.ip_address(client.split("%")[0])
+        s = ipaddress.ip_address(server.split("%")[0])
+        sport = int(sport)
+    except (ValueError, AttributeError):
+        return None
+    if c.version == 6 and c.ipv4_mapped is not None:
+        c, s = c.ipv4_mapped, (s.ipv4_mapped or s)
+    family = "ipv4" if c.version == 4 else "ipv6"
+    return family, c, s, sport
+
+
+def _addr_in(addr, value):
+    neg = value.startswith("!")
+    net = ipaddress.ip_network(value.lstrip("!"), strict=False)
+    if net.version != addr.version:
+        return False
+    return (addr in net) != neg
+
+
+def _port_in(port, value):
+    neg = str(value).startswith("!")
+    text = str(value).lstrip("!")
+    lo, _, hi = text.partition(":")
+    hit = int(lo) <= port <= int(hi or lo)
+    return hit != neg
+
+
+def _range_in(addr, value):
+    neg = value.startswith("!")
+    lo, _, hi = value.lstrip("!").partition("-")
+    a, b = ipaddress.ip_address(lo), ipaddress.ip_address(hi)
+    if a.version != addr.version:
+        return False
+    return (a <= addr <= b) != neg
+
+
+def _match(d, client, server, sport):
+    """True, False or None (cannot tell) for a new TCP SYN client -> server:sport."""
+    unknown = False
+    for key, value in d.items():
+        if key in ("name", "comment", "jump", "goto", "reject_with", "log_prefix", "log_level"):
+            continue
+        if key == "source":
+            ok = _addr_in(client, value)
+        elif key == "destination":
+            ok = _addr_in(server, value)
+        elif key == "protocol":
+            neg = value.startswith("!")
+            ok = (value.lstrip("!") == "tcp") != neg
+        elif key == "destination_port":
+            ok = _port_in(sport, value)
+        elif key == "source_port":
+            unknown = True
+            continue
+        elif key == "destination_ports":
+            ok = any(_port_in(sport, p) for p in value)
+        elif key == "ctstate":
+            ok = "NEW" in value
+        elif key == "syn":
+            ok = value == "match"
+        elif key == "src_range":
+            ok = _range_in(client, value)
+        elif key == "dst_range":
+            ok = _range_in(server, value)
+        elif key in ("icmp_type", "fragment"):
+            ok = False
+        else:  # interfaces, limit, match_set, tcp_flags, owner: undecidable here
+            unknown = True
+            continue
+        if not ok:
+            return False
+    return None if unknown else True
+
+
+def verdicts(table, chain_name, client, server, sport, family, depth=0):
+    """Possible outcomes of traversing chain_name: a set of 'accept', 'drop', and
+    None for 'fell off the end / returned'."""
+    chain = table.chains.get(chain_name)
+    if chain is None or depth > 30:
+        return {ACCEPT, DROP}
+    out = set()
+    for rule in chain.rules:
+        d = _structured(rule.tokens, family)
+        hit = None if d is None else _match(d, client, server, sport)
+        if hit is False:
+            continue
+        target = rule.target
+        if target == "ACCEPT":
+            res = {ACCEPT}
+        elif target in ("DROP", "REJECT"):
+            res = {DROP}
+        elif target == "RETURN":
+            res = {None}
+        elif target is None or target in ("LOG", "NFLOG"):
+            continue
+        elif target in table.chains:
+            res = verdicts(table, target, client, server, sport, family, depth + 1)
+            if rule.goto:
+                pass
+            elif None in res:
+                res = (res - {None}) | {"continue"}
+        else:
+            res = {ACCEPT, DROP}
+        if hit is None or "continue" in res:
+            out |= res - {"continue"}
+            continue
+        return out | res
+    return out | {None}
+
+
+def check(table, family, conn):
+    """-> (certain_drop, possible_drop) for the INPUT chain of a filter table."""
+    fam, client, server, sport = conn
+    if fam != family or table is None or "INPUT" not in table.chains:
+        return False, False
+    res = verdicts(table, "INPUT", client, server, sport, family)
+    if None in res:
+        res = (res - {None}) | {DROP if table.chains["INPUT"].policy == "DROP" else ACCEPT}
+    return res == {DROP}, DROP in res

@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostfw.netfilter contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared module plumbing: the common options every module of the collection
+takes, choosing a backend, reading the host's tables, and shaping the result."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import traceback
+
+from ansible_collections.hostfw.netfilter.plugins.module_utils import _guard
+from ansible_collections.hostfw.netfilter.plugins.module_utils._backends import (
+    BackendError,
+    IptcBackend,
+    RestoreBackend,
+    detect_variant,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._state import (
+    parse_save,
+    render_table,
+    tables_to_config,
+)
+
+COMMON_ARGS = dict(
+    ip_version=dict(type="str", default="both", choices=["ipv4", "ipv6", "both"]),
+    backend=dict(type="str", default="auto", choices=["auto", "restore", "python_iptables"]),
+    wait=dict(type="int", default=60),
+)
+
+
+def make_backend(module):
+    """The backend the `backend` option asks for, on the host's variant."""
+    p = module.params
+
+    def run(argv, data=None):
+        return module.run_command(argv, data=data, binary_data=True)
+
+    def which(name):
+        return module.get_bin_path(name, opt_dirs=["/usr/sbin", "/sbin"])
+
+    try:
+        variant = detect_variant(run, which)
+        if p["backend"] == "python_iptables":
+            try:
+                import iptc  # pylint: disable=import-outside-toplevel
+            except Exception:  # ImportError, or libxtables missing
+                from ansible.module_utils.basic import missing_required_lib
+
+                module.fail_json(
+                    msg=missing_required_lib(
+                        "python-iptables", reason="for backend: python_iptables (Debian: python3-iptables)"
+                    ),
+                    exception=traceback.format_exc(),
+                )
+            return IptcBackend(iptc, run, which, variant)
+        return RestoreBackend(run, which, variant, wait=p.get("wait"))
+    except BackendError as e:
+        module.fail_json(msg=str(e))
+
+
+def read_state(module, backend, families):
+    """{family: {table: Table}} from one save per family."""
+    current = {}
+    for fam in families:
+        try:
+            current[fam] = parse_save(backend.read(fam))
+        except BackendError as e:
+            module.fail_json(msg=str(e))
+        if backend.foreign_rules(fam):
+            module.warn(
+                "both the legacy and the nf_tables variant hold %s rules on this host; the kernel "
+                "enforces both sets, and this task manages only the %s ones"
+                % (fam, backend.variant)
+            )
+    return current
+
+
+def guard_connection(module, plans):
+    """Fail when the planned INPUT rules would drop the SSH connection we came on."""
+    conn = _guard.parse_ssh_connection(os.environ.get("SSH_CONNECTION", ""))
+    if conn is None:
+        return
+    for plan in plans:
+        if plan.before.name != "filter" or plan.family != conn[0] or not plan.changed:
+            continue
+        certain, possible = _guard.check(plan.after, plan.family, conn)
+        if certain:
+            module.fail_json(
+                msg="protect_connection: the new %s rules would drop the SSH connection from %s "
+                "to port %d that this task runs over; nothing was changed. Allow it first, or set "
+                "protect_connection: false." % (plan.family, conn[1], conn[3]),
+                commands=commands_of(plans),
+            )
+        if possible:
+            module.warn(
+                "protect_connection: the new %s rules might drop SSH from %s (some matches could "
+                "not be evaluated)" % (plan.family, conn[1])
+            )
+
+
+def commands_of(plans):
+    out = {}
+    for plan in plans:
+        if plan.changed:
+            out.setdefault(plan.family, []).extend(
+                ["*%s" % plan.before.name] + plan.lines + ["COMMIT"]
+            )
+    return out
+
+
+def apply_plans(module, backend, plans, families):
+    for fam in families:
+        mine = [p for p in plans if p.family == fam and p.changed]
+        if not mine:
+            continue
+        try:
+            backend.apply(fam, mine)
+        except BackendError as e:
+            module.fail_json(msg=str(e), commands=commands_of(plans))
+
+
+def plan_result(plans, families, want_diff):
+    """changed, commands, before, after and diff of a list of TablePlan."""
+    changed = any(p.changed for p in plans)
+    before = {f: {} for f in families}
+    after = {f: {} for f in families}
+    for p in plans:
+        before[p.family][p.before.name] = p.before
+        after[p.family][p.after.name] = p.after
+    result = dict(changed=changed, commands=commands_of(plans))
+    result["before"] = tables_to_config(before)
+    result["after"] = tables_to_config(after) if changed else result["before"]
+    warnings = [w for p in plans for w in p.warnings]
+    if want_diff:
+        result["diff"] = [
+            dict(
+                before_header="%s %s" % (p.family, p.before.name),
+                after_header="%s %s" % (p.family, p.after.name),
+                before=render_table(p.before),
+                after=render_table(p.after),
+            )
+            for p in plans
+            if p.changed
+        ]
+    return result, warnings
