@@ -16,6 +16,7 @@ import contextlib
 import os
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._model import tokenize
+from ansible_collections.hostfw.netfilter.plugins.module_utils._vocab import PROTO_NUMBERS
 from ansible_collections.hostfw.netfilter.plugins.module_utils._state import parse_save
 
 _BASE = {"ipv4": "iptables", "ipv6": "ip6tables"}
@@ -225,7 +226,10 @@ class IptcBackend:
                 i += 1
                 continue
             if t in ("-s", "-d", "-i", "-o", "-p"):
-                value = ("!" if neg else "") + tokens[i + 1]
+                arg = tokens[i + 1]
+                if t == "-p":  # python-iptables' own name table lacks ipv6-icmp
+                    arg = str(PROTO_NUMBERS.get(arg, arg))
+                value = ("!" if neg else "") + arg
                 attr = {"-s": "src", "-d": "dst", "-i": "in_interface", "-o": "out_interface"}
                 setattr(rule, attr.get(t, "protocol"), value)
                 if family == "ipv6" and t in ("-i", "-o"):

@@ -63,6 +63,9 @@ _IFACE_RE = re.compile(r"^[A-Za-z0-9_.:@-]+\+?$")
 _TOKEN_RE = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
 _UNESCAPE_RE = re.compile(r"\\(.)")
 _SAFE_RE = re.compile(r"^[A-Za-z0-9_.:/,+=@%!-]+$")
+_CTRL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_V4_RE = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?$")
+_ADDRESS_CACHE = {}
 
 
 class RuleError(ValueError):
@@ -181,6 +184,38 @@ def _as_list(ctx, key, value):
 
 def _address(ctx, key, value):
     """-> (negated, family, canonical 'addr/len') or (neg, family, None) for /0."""
+    try:
+        return _ADDRESS_CACHE[value]
+    except (KeyError, TypeError):
+        pass
+    result = _fast_v4(value) or _parse_address(ctx, key, value)
+    if isinstance(value, str) and len(_ADDRESS_CACHE) < 100000:
+        _ADDRESS_CACHE[value] = result
+    return result
+
+
+def _fast_v4(value):
+    """Plain dotted-quad IPv4 without leading zeros, the common case, without
+    the cost of the ipaddress module."""
+    m = _V4_RE.match(value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    octets = m.groups()[:4]
+    if any(len(o) > 1 and o[0] == "0" for o in octets):
+        return None
+    nums = [int(o) for o in octets]
+    plen = int(m.group(5)) if m.group(5) is not None else 32
+    if max(nums) > 255 or plen > 32:
+        return None
+    if plen == 0:
+        return False, "ipv4", None
+    addr = (nums[0] << 24) | (nums[1] << 16) | (nums[2] << 8) | nums[3]
+    addr &= (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+    text = "%d.%d.%d.%d/%d" % (addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255, plen)
+    return False, "ipv4", text
+
+
+def _parse_address(ctx, key, value):
     neg, v = _split_neg(value)
     if not isinstance(v, str) or not v:
         ctx.fail(key, "expected an IPv4 or IPv6 address or network, got %r" % (value,))
@@ -291,7 +326,7 @@ def _text(ctx, key, value):
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         ctx.fail(key, "expected a string, got %r" % (value,))
     value = str(value)
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if _CTRL_RE.search(value):
         ctx.fail(key, "must not contain control characters or newlines")
     return value
 

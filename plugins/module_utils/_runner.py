@@ -39,7 +39,8 @@ def make_backend(module):
         return module.run_command(argv, data=data, binary_data=True)
 
     def which(name):
-        return module.get_bin_path(name, opt_dirs=["/usr/sbin", "/sbin"])
+        # PATH first, then the sbin directories Ansible appends itself
+        return module.get_bin_path(name)
 
     try:
         variant = detect_variant(run, which)
@@ -131,8 +132,8 @@ def plan_result(plans, families, want_diff):
         before[p.family][p.before.name] = p.before
         after[p.family][p.after.name] = p.after
     result = dict(changed=changed, commands=commands_of(plans))
-    result["before"] = tables_to_config(before)
-    result["after"] = tables_to_config(after) if changed else result["before"]
+    result["before"] = tables_to_config(before, verify=False)
+    result["after"] = tables_to_config(after, verify=False) if changed else result["before"]
     warnings = [w for p in plans for w in p.warnings]
     if want_diff:
         result["diff"] = [
