@@ -16,8 +16,8 @@ import contextlib
 import os
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._model import tokenize
-from ansible_collections.hostfw.netfilter.plugins.module_utils._vocab import PROTO_NUMBERS
 from ansible_collections.hostfw.netfilter.plugins.module_utils._state import parse_save
+from ansible_collections.hostfw.netfilter.plugins.module_utils._vocab import PROTO_NUMBERS
 
 _BASE = {"ipv4": "iptables", "ipv6": "ip6tables"}
 
@@ -161,7 +161,7 @@ class IptcBackend:
                 raise BackendError(
                     "python-iptables failed on table %s (%s), nothing was committed: %s"
                     % (plan.before.name, family, e)
-                )
+                ) from e
             finally:
                 table.refresh()
                 table.close()
@@ -253,7 +253,9 @@ class IptcBackend:
                 while j < n and not tokens[j].startswith("-") and tokens[j] != "!":
                     j += 1
                 args = tokens[i + 1 : j]
-                ext.set_parameter(t[2:], (["!"] if neg else []) + args if (neg or len(args) != 1) else args[0])
+                ext.set_parameter(
+                    t[2:], (["!"] if neg else []) + args if (neg or len(args) != 1) else args[0]
+                )
                 i = j
             else:
                 raise ValueError("cannot translate %r for python-iptables" % t)

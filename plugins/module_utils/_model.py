@@ -54,8 +54,7 @@ _RULE_KEYSET = frozenset(RULE_KEYS)
 # match modules a migrated ansible.builtin.iptables task may name in `match`;
 # each is added by the keys that need it, so naming it changes nothing.
 _IMPLIED_MATCHES = frozenset(
-    "tcp udp sctp icmp icmp6 icmpv6 multiport conntrack state comment limit iprange set owner"
-    .split()
+    "tcp udp sctp icmp icmp6 icmpv6 multiport conntrack state comment limit iprange set owner".split()
 )
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+=/#-]*$")
 _CHAIN_RE = re.compile(r"^[^\s!-][^\s]*$")
@@ -464,12 +463,16 @@ def parse_rule(data, families, ctx):
             ctx.fail("match", "match module %r is not supported; use the rule keys" % (m,))
 
     # addresses
-    p.sources = [_address(ctx, "source", a) for a in _as_list(ctx, "source", d["source"])] if (
-        "source" in d
-    ) else [None]
-    p.dests = [
-        _address(ctx, "destination", a) for a in _as_list(ctx, "destination", d["destination"])
-    ] if "destination" in d else [None]
+    p.sources = (
+        [_address(ctx, "source", a) for a in _as_list(ctx, "source", d["source"])]
+        if ("source" in d)
+        else [None]
+    )
+    p.dests = (
+        [_address(ctx, "destination", a) for a in _as_list(ctx, "destination", d["destination"])]
+        if "destination" in d
+        else [None]
+    )
     for key in ("src_range", "dst_range"):
         if key in d:
             neg, fam, text = _range(ctx, key, d[key])
@@ -591,7 +594,10 @@ def parse_rule(data, families, ctx):
     if "fragment" in d and _bool(ctx, "fragment", d["fragment"]):
         inferred &= {"ipv4"}
         f["fragment"] = True
-    for key, bad in (("in_interface", ("OUTPUT", "POSTROUTING")), ("out_interface", ("INPUT", "PREROUTING"))):
+    for key, bad in (
+        ("in_interface", ("OUTPUT", "POSTROUTING")),
+        ("out_interface", ("INPUT", "PREROUTING")),
+    ):
         if key in d:
             neg, v = _split_neg(_text(ctx, key, d[key]))
             if not _IFACE_RE.match(v) or len(v) > V.IFNAME_MAX:
@@ -715,7 +721,9 @@ def tokens_for(p, family, src, dst, name):
         out += ["-p", pname]
     if "fragment" in f:
         out.append("-f")
-    if pname in V.PORT_MATCH and ("source_port" in f or "destination_port" in f or "tcp_flags" in f):
+    if pname in V.PORT_MATCH and (
+        "source_port" in f or "destination_port" in f or "tcp_flags" in f
+    ):
         out += ["-m", V.PORT_MATCH[pname]]
         for flag, key in (("--sport", "source_port"), ("--dport", "destination_port")):
             if key in f and f[key][1] != "0:65535":
@@ -818,7 +826,11 @@ def compile_rule(data, families, table, chain, index):
             if fams:
                 combos.append((s, dd, fams))
     if not combos:
-        if p.explicit is None and len(p.families) == 1 and (p.sources != [None] or p.dests != [None]):
+        if (
+            p.explicit is None
+            and len(p.families) == 1
+            and (p.sources != [None] or p.dests != [None])
+        ):
             return []  # the addresses are all of a family this task does not manage
         ctx.fail("destination", "no source/destination pair of one address family")
     out = []

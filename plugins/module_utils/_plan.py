@@ -53,8 +53,12 @@ def _check_chain_name(where, name):
     if not isinstance(name, str) or not name:
         _fail(where, "name", "a chain needs a name")
     if len(name) > V.CHAIN_MAX:
-        _fail(where, "name", "chain name %r is %d characters; the kernel allows at most %d"
-              % (name, len(name), V.CHAIN_MAX))
+        _fail(
+            where,
+            "name",
+            "chain name %r is %d characters; the kernel allows at most %d"
+            % (name, len(name), V.CHAIN_MAX),
+        )
     if not re.match(r"^[^\s!-][^\s]*$", name):
         _fail(where, "name", "%r is not a valid chain name" % name)
     if name in V.TARGETS:
@@ -77,7 +81,11 @@ def compile_config(config, families):
             _fail(where, unknown[0], "unknown key")
         tname = tentry.get("table", "filter")
         if tname not in V.BUILTIN_CHAINS:
-            _fail(where, "table", "unknown table %r (known: %s)" % (tname, ", ".join(V.BUILTIN_CHAINS)))
+            _fail(
+                where,
+                "table",
+                "unknown table %r (known: %s)" % (tname, ", ".join(V.BUILTIN_CHAINS)),
+            )
         where = "table %s" % tname
         fams = families
         if tentry.get("ip_version") is not None:
@@ -106,7 +114,11 @@ def compile_config(config, families):
             policy = centry.get("policy")
             if policy is not None:
                 if not builtin:
-                    _fail(cwhere, "policy", "only built-in chains have a policy; %s is a user chain" % cname)
+                    _fail(
+                        cwhere,
+                        "policy",
+                        "only built-in chains have a policy; %s is a user chain" % cname,
+                    )
                 policy = str(policy).upper()
                 if policy not in V.POLICIES:
                     _fail(cwhere, "policy", "must be ACCEPT or DROP, got %r" % centry["policy"])
@@ -127,7 +139,11 @@ def compile_config(config, families):
                     for r in rules:
                         if r.name is not None:
                             if r.name in seen:
-                                _fail(cwhere, "name", "rule name %r is used twice in the chain" % r.name)
+                                _fail(
+                                    cwhere,
+                                    "name",
+                                    "rule name %r is used twice in the chain" % r.name,
+                                )
                             seen.add(r.name)
                 chains_d[cname] = DesiredChain(cname, policy, rules, builtin)
     return desired
@@ -142,7 +158,7 @@ class Ignore:
             try:
                 self.regexes.append(re.compile(p))
             except re.error as e:
-                raise RuleError("ignore: %r is not a valid regular expression: %s" % (p, e))
+                raise RuleError("ignore: %r is not a valid regular expression: %s" % (p, e)) from e
 
     def chain(self, name):
         return any(r.search(name) for r in self.regexes)
@@ -176,7 +192,9 @@ def _edit(chain, cur, target, lines):
     """Append the -D/-I/-A/-R lines that turn list `cur` into list `target`."""
     if [r.tokens for r in cur] == [r.tokens for r in target]:
         return
-    sm = difflib.SequenceMatcher(None, [r.key for r in cur], [r.key for r in target], autojunk=False)
+    sm = difflib.SequenceMatcher(
+        None, [r.key for r in cur], [r.key for r in target], autojunk=False
+    )
     pos = 0
     length = len(cur)
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
@@ -265,8 +283,13 @@ def _check_targets(table, ignore):
                 continue
             raise RuleError(
                 "table %s, chain %s, rule %s: key '%s': chain %s does not exist and is not in config"
-                % (table.name, name, repr(r.name) if r.name else repr(r.text()),
-                   "goto" if r.goto else "jump", t)
+                % (
+                    table.name,
+                    name,
+                    repr(r.name) if r.name else repr(r.text()),
+                    "goto" if r.goto else "jump",
+                    t,
+                )
             )
 
 

@@ -52,7 +52,8 @@ def make_backend(module):
 
                 module.fail_json(
                     msg=missing_required_lib(
-                        "python-iptables", reason="for backend: python_iptables (Debian: python3-iptables)"
+                        "python-iptables",
+                        reason="for backend: python_iptables (Debian: python3-iptables)",
                     ),
                     exception=traceback.format_exc(),
                 )

@@ -265,8 +265,14 @@ def _chain_rules(chain4, chain6, table, verify=True):
     """Merge one chain's IPv4 and IPv6 rules into one list: a rule that means the
     same in both families appears once without ip_version."""
     name = (chain4 or chain6).name
-    r4 = [(rule_to_config(r, "ipv4", table, name, verify), r) for r in (chain4.rules if chain4 else [])]
-    r6 = [(rule_to_config(r, "ipv6", table, name, verify), r) for r in (chain6.rules if chain6 else [])]
+    r4 = [
+        (rule_to_config(r, "ipv4", table, name, verify), r)
+        for r in (chain4.rules if chain4 else [])
+    ]
+    r6 = [
+        (rule_to_config(r, "ipv6", table, name, verify), r)
+        for r in (chain6.rules if chain6 else [])
+    ]
     if verify:
         a = [_image(d, "ipv6", table, name) for d, _ in r4]
         b = [r.tokens for _, r in r6]

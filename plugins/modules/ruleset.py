@@ -267,9 +267,7 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._state import (
 
 def _parsed(text, ip_version):
     if ip_version == "both":
-        v6 = any(
-            tok in text for tok in ("ipv6-icmp", "icmp6", "/128", "/64", "::")
-        )
+        v6 = any(tok in text for tok in ("ipv6-icmp", "icmp6", "/128", "/64", "::"))
         ip_version = "ipv6" if v6 else "ipv4"
     return tables_to_config({ip_version: parse_save(text)})
 
@@ -280,7 +278,15 @@ def main():
         state=dict(
             type="str",
             default="merged",
-            choices=["merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed"],
+            choices=[
+                "merged",
+                "replaced",
+                "overridden",
+                "deleted",
+                "gathered",
+                "rendered",
+                "parsed",
+            ],
         ),
         ignore=dict(type="list", elements="str", default=[]),
         running_config=dict(type="str"),
