@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import time
 import traceback
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _guard
@@ -29,6 +30,19 @@ COMMON_ARGS = dict(
     backend=dict(type="str", default="auto", choices=["auto", "restore", "python_iptables"]),
     wait=dict(type="int", default=60),
 )
+
+
+class Clock:
+    """Seconds per phase, reported as `timings`."""
+
+    def __init__(self):
+        self.laps = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name):
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 4)
+        self._last = now
 
 
 def make_backend(module):
@@ -103,6 +117,22 @@ def guard_connection(module, plans):
             )
 
 
+LARGE_CONFIG = 500
+
+
+def invocation(params):
+    """module_args echoed in the result. A large `config` is summarised: echoing
+    thousands of rules back costs the controller more than the whole change."""
+    config = params.get("config")
+    if config:
+        n = sum(len(c.get("rules") or []) for t in config for c in (t.get("chains") or []))
+        if n > LARGE_CONFIG:
+            params = dict(
+                params, config="(%d rules in %d table entries, not echoed)" % (n, len(config))
+            )
+    return {"module_args": params}
+
+
 def commands_of(plans):
     out = {}
     for plan in plans:
@@ -134,7 +164,8 @@ def plan_result(plans, families, want_diff):
         after[p.family][p.after.name] = p.after
     result = dict(changed=changed, commands=commands_of(plans))
     result["before"] = tables_to_config(before, verify=False)
-    result["after"] = tables_to_config(after, verify=False) if changed else result["before"]
+    if changed:  # as in the netcommon resource modules: `after` only when changed
+        result["after"] = tables_to_config(after, verify=False)
     warnings = [w for p in plans for w in p.warnings]
     if want_diff:
         result["diff"] = [

@@ -213,7 +213,7 @@ before:
   elements: dict
 after:
   description: The touched tables after the task (or as planned in check mode).
-  returned: when O(state) is merged, replaced, overridden or deleted
+  returned: when changed
   type: list
   elements: dict
 commands:
@@ -246,6 +246,11 @@ variant:
   returned: when the host was read
   type: str
   sample: nf_tables
+timings:
+  description: Seconds spent in each phase of the module (validate, read, plan, apply, result).
+  returned: when O(state) is merged, replaced, overridden or deleted
+  type: dict
+  sample: {"validate": 0.012, "read": 0.02, "plan": 0.003, "apply": 0.03, "result": 0.004}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -307,6 +312,7 @@ def main():
     p = module.params
     state = p["state"]
     families = families_of(p["ip_version"])
+    clock = _runner.Clock()
 
     if state == "parsed":
         try:
@@ -318,6 +324,7 @@ def main():
         ignore = Ignore(p["ignore"])
     except RuleError as e:
         module.fail_json(msg=str(e))
+    clock.lap("validate")
     if state == "rendered":
         module.exit_json(changed=False, rendered=render_config(desired))
 
@@ -325,6 +332,7 @@ def main():
     info = dict(backend=backend.name, variant=backend.variant)
     with backend.lock():
         current = _runner.read_state(module, backend, families)
+        clock.lap("read")
         if state == "gathered":
             module.exit_json(changed=False, gathered=tables_to_config(current), **info)
         try:
@@ -333,12 +341,15 @@ def main():
             module.fail_json(msg=str(e), **info)
         if p["protect_connection"]:
             _runner.guard_connection(module, plans)
+        clock.lap("plan")
         if not module.check_mode:
             _runner.apply_plans(module, backend, plans, families)
+        clock.lap("apply")
     result, warnings = _runner.plan_result(plans, families, module._diff)
+    clock.lap("result")
     for w in warnings:
         module.warn(w)
-    result.update(info)
+    result.update(info, timings=clock.laps, invocation=_runner.invocation(p))
     module.exit_json(**result)
 
 
