@@ -18,6 +18,11 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._state import _st
 
 ACCEPT = "accept"
 DROP = "drop"
+# targets after which the packet goes on to the next rule
+NON_TERMINATING = frozenset(
+    "LOG NFLOG MARK CONNMARK CT NOTRACK TCPMSS TRACE CLASSIFY TEE AUDIT CHECKSUM DSCP TOS "
+    "TTL HL SET SECMARK CONNSECMARK".split()
+)
 
 
 def parse_ssh_connection(value):
@@ -117,7 +122,7 @@ def verdicts(table, chain_name, client, server, sport, family, depth=0):
             res = {DROP}
         elif target == "RETURN":
             res = {None}
-        elif target is None or target in ("LOG", "NFLOG"):
+        elif target is None or target in NON_TERMINATING:
             continue
         elif target in table.chains:
             res = verdicts(table, target, client, server, sport, family, depth + 1)

@@ -227,7 +227,9 @@ def _parse_address(ctx, key, value):
             "a firewall rule must not depend on DNS)" % v,
         )
     fam = "ipv4" if net.version == 4 else "ipv6"
-    if net.prefixlen == 0 and not neg:
+    if net.prefixlen == 0:
+        if neg:
+            ctx.fail(key, "%r matches no address at all" % (value,))
         return neg, fam, None
     return neg, fam, "%s/%d" % (_fmt_addr(net.network_address), net.prefixlen)
 
@@ -293,10 +295,18 @@ def _port(ctx, key, value, allow_neg=True):
         hi_n = _port_number(ctx, key, hi.strip() or "65535", value)
         if lo_n > hi_n:
             ctx.fail(key, "port range %r ends before it starts" % (value,))
-        if lo_n == hi_n:
-            return neg, str(lo_n)
-        return neg, "%d:%d" % (lo_n, hi_n)
-    return neg, str(_port_number(ctx, key, v, value))
+    else:
+        lo_n = hi_n = _port_number(ctx, key, v, value)
+    if neg and lo_n == 0:
+        # nf_tables stores a negated range from port 0 as its complement and
+        # prints that back; legacy accepts the complement as well
+        if hi_n == 65535:
+            ctx.fail(key, "%r matches no port at all" % (value,))
+        neg = False
+        lo_n, hi_n = hi_n + 1, 65535
+    if lo_n == hi_n:
+        return neg, str(lo_n)
+    return neg, "%d:%d" % (lo_n, hi_n)
 
 
 def _int(ctx, key, value, lo, hi):
@@ -355,6 +365,12 @@ def limit_rate(ctx, key, value):
         i += 1
     m = V.LIMIT_SCALE * units[i - 1][1]
     return "%d/%s" % (m // period, units[i - 1][0])
+
+
+def limit_period(rate):
+    """The kernel's stored period for a canonical rate like '5/min'."""
+    num, _, unit = rate.partition("/")
+    return V.LIMIT_SCALE * dict(V.LIMIT_UNITS)[unit] // int(num)
 
 
 # ---------------------------------------------------------------- compilation
@@ -584,6 +600,12 @@ def parse_rule(data, families, ctx):
     if "limit" in d or "limit_burst" in d:
         rate = limit_rate(ctx, "limit", d.get("limit", V.LIMIT_DEFAULT))
         burst = _int(ctx, "limit_burst", d.get("limit_burst", V.LIMIT_BURST_DEFAULT), 1, 10000)
+        if limit_period(rate) * burst >= 1 << 32:
+            ctx.fail(
+                "limit_burst" if "limit_burst" in d else "limit",
+                "%s with a burst of %d overflows the kernel's limit match; use a faster rate "
+                "or a smaller burst" % (rate, burst),
+            )
         f["limit"] = (rate, burst)
     for key in ("uid_owner", "gid_owner"):
         if key in d:
@@ -832,7 +854,13 @@ def compile_rule(data, families, table, chain, index):
             and (p.sources != [None] or p.dests != [None])
         ):
             return []  # the addresses are all of a family this task does not manage
-        ctx.fail("destination", "no source/destination pair of one address family")
+        addr_fams = {a[1] for a in p.sources + p.dests if a is not None}
+        if p.explicit is not None and not (addr_fams & p.explicit):
+            ctx.fail("ip_version", "conflicts with the address family of source/destination")
+        ctx.fail(
+            "destination" if p.dests != [None] else "source",
+            "no source/destination pair of one address family",
+        )
     out = []
     many = len(combos) > 1
     for i, (s, dd, fams) in enumerate(combos, 1):

@@ -164,10 +164,33 @@ class Ignore:
         return any(r.search(name) for r in self.regexes)
 
     def rule(self, rule):
-        for value in (rule.comment, rule.target):
+        if not self.regexes:
+            return False
+        values = [rule.comment, rule.target]
+        toks = rule.tokens
+        for i, t in enumerate(toks[:-1]):
+            if t in ("-i", "-o"):  # Docker's FORWARD rules name only docker0 / br-*
+                values.append(toks[i + 1])
+        for value in values:
             if value is not None and any(r.search(value) for r in self.regexes):
                 return True
         return False
+
+
+def _protected(table, managed, ignore):
+    """User chains never touched: those `ignore` matches and, transitively, those
+    that ignored rules or protected chains jump to (unless listed in config)."""
+    seeds = [n for n in table.chains if ignore.chain(n)]
+    seeds += [r.target for ch in table.chains.values() for r in ch.rules if ignore.rule(r)]
+    protected = set()
+    while seeds:
+        n = seeds.pop()
+        ch = table.chains.get(n)
+        if n in protected or n in managed or ch is None or ch.builtin:
+            continue
+        protected.add(n)
+        seeds.extend(r.target for r in ch.rules if r.target is not None)
+    return protected
 
 
 class TablePlan:
@@ -303,10 +326,11 @@ def plan_table(family, current, desired, state, ignore):
         return [r for r in rules if ignore.rule(r)]
 
     if state == "deleted":
+        keep = _protected(current, desired, ignore)
         listed = desired or {
             n: DesiredChain(n, None, None, c.builtin)
             for n, c in current.chains.items()
-            if not ignore.chain(n)
+            if n not in keep
         }
         for name, dc in listed.items():
             ch = after.chains.get(name)
@@ -345,21 +369,18 @@ def plan_table(family, current, desired, state, ignore):
             else:
                 ch.rules = keep_foreign(ch.rules) + list(wanted)
         if state == "overridden":
-            referenced = set()
+            keep = _protected(after, desired, ignore)
             for name, ch in after.chains.items():
-                if name not in desired and not ignore.chain(name):
-                    ch.rules = keep_foreign(ch.rules)
-                    if ch.builtin:
-                        ch.policy = "ACCEPT"
-                referenced.update(r.target for r in ch.rules)
-            for name, ch in after.chains.items():
-                if ch.builtin or name in desired or ignore.chain(name):
+                if name in desired or name in keep:
+                    if name in keep and not ignore.chain(name):
+                        warnings.append(
+                            "table %s (%s): chain %s is kept because ignored rules jump to it"
+                            % (current.name, family, name)
+                        )
                     continue
-                if name in referenced:
-                    warnings.append(
-                        "table %s (%s): chain %s is kept because ignored rules jump to it"
-                        % (current.name, family, name)
-                    )
+                ch.rules = keep_foreign(ch.rules)
+                if ch.builtin:
+                    ch.policy = "ACCEPT"
                 else:
                     drop.append(name)
     for name in drop:

@@ -251,7 +251,11 @@ def rule_to_config(rule, family, table, chain, verify=True):
 
 
 def _image(d, family, table, chain):
-    """Tokens that rule mapping `d` gives in `family`, or None."""
+    """Tokens that rule mapping `d` gives in `family`, or None. A numeric ICMP
+    type means different things per family: such rules are never merged."""
+    icmp = str(d.get("icmp_type", "")).lstrip("!")
+    if icmp[:1].isdigit():
+        return None
     try:
         got = compile_rule(d, (family,), table, chain, 0)
     except RuleError:
