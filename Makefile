@@ -33,7 +33,7 @@ lint: collection-link
 	ruff check plugins tests scripts
 	ruff format --check plugins tests scripts
 	yamllint -s .
-	ansible-lint
+	ansible-lint --nocolor
 
 sanity:
 	@scripts/sanity.sh

@@ -99,8 +99,11 @@ options:
   ignore:
     description:
       - Regular expressions (searched, not anchored) over chain names, rule
-        comments and jump/goto targets. Matching chains and rules are never
-        changed or removed, e.g. C(['^DOCKER', '^f2b-', '^KUBE-']).
+        comments, jump/goto targets and the interface names of a rule. Matching
+        chains and rules are never changed or removed, nor are the user chains
+        that ignored rules jump to, e.g. C(['^DOCKER', '^f2b-', '^KUBE-', '^docker0$']).
+      - Docker's own FORWARD rules name only its bridge (C(-o docker0 -j ACCEPT)),
+        so keeping them under O(state=overridden) needs the bridge in this list.
     type: list
     elements: str
     default: []
