@@ -20,11 +20,12 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "lab: $WEB and $CLIENT on the internal network $NET ($IMAGE)"
 podman network create --internal --subnet 198.51.100.0/24 --subnet 2001:db8:100::/64 "$NET" >/dev/null
-for spec in "$WEB 10" "$CLIENT 20"; do
-  set -- $spec
+start() { # NAME HOST-NUMBER
   podman run -d --name "$1" --hostname "$1" --network "$NET" --ip "198.51.100.$2" \
     --ip6 "2001:db8:100::$2" --privileged "$IMAGE" sleep infinity >/dev/null
-done
+}
+start "$WEB" 10
+start "$CLIENT" 20
 # listeners on the web container: 22 (ssh stand-in), 8080 (web), 9090 (not allowed)
 podman exec -d "$WEB" hostfw-probe --listen 22 8080 9090
 

@@ -14,8 +14,12 @@ __metaclass__ = type
 
 import contextlib
 import os
+import re
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils._model import tokenize
+from ansible_collections.hostfw.netfilter.plugins.module_utils._model import (
+    rule_from_tokens,
+    tokenize,
+)
 from ansible_collections.hostfw.netfilter.plugins.module_utils._state import parse_save
 from ansible_collections.hostfw.netfilter.plugins.module_utils._vocab import PROTO_NUMBERS
 
@@ -24,6 +28,34 @@ _BASE = {"ipv4": "iptables", "ipv6": "ip6tables"}
 
 class BackendError(Exception):
     pass
+
+
+_LINE_RE = re.compile(r"Error occurred at line: (\d+)|line (\d+) failed|^line (\d+):", re.M)
+
+
+def _table_at(lines, n):
+    for line in reversed(lines[:n]):
+        if line.startswith("*"):
+            return line[1:]
+    return None
+
+
+def describe_line(line, table=None):
+    """' at `LINE` (rule 'NAME', chain C, table T)' for an error message."""
+    if not line:
+        return ""
+    if line.strip() == "COMMIT":
+        return " at the commit of table %s" % table
+    words = tokenize(line)
+    parts = []
+    rule = rule_from_tokens(tuple(words[2:])) if len(words) > 2 else None
+    if rule is not None and rule.name:
+        parts.append("rule '%s'" % rule.name)
+    if len(words) > 1:
+        parts.append("chain %s" % words[1])
+    if table:
+        parts.append("table %s" % table)
+    return " at `%s` (%s)" % (line, ", ".join(parts))
 
 
 def detect_variant(run, which):
@@ -81,13 +113,13 @@ class RestoreBackend:
         path = self.which("%s-%s-save" % (_BASE[family], other))
         if not path:
             return False
-        rc, out, _ = self.run([path])
+        rc, out, _err = self.run([path])
         if rc != 0:
             return False
-        for line in out.splitlines():
-            if line.startswith("-A ") or (line.startswith(":") and " DROP " in line):
-                return True
-        return False
+        return any(
+            line.startswith("-A ") or (line.startswith(":") and " DROP " in line)
+            for line in out.splitlines()
+        )
 
     def apply(self, family, plans):
         text = "".join(p.restore_text() for p in plans if p.changed)
@@ -98,9 +130,17 @@ class RestoreBackend:
         argv.append("--noflush")
         rc, out, err = self.run(argv, data=text)
         if rc != 0:
+            msg = (err or out).strip()
+            m = _LINE_RE.search(msg)
+            where = ""
+            if m:
+                lines = text.splitlines()
+                n = int(m.group(1) or m.group(2) or m.group(3))
+                if 0 < n <= len(lines):
+                    where = describe_line(lines[n - 1], _table_at(lines, n))
             raise BackendError(
-                "%s-restore rejected the transaction (nothing was changed): %s"
-                % (_BASE[family], (err or out).strip())
+                "%s-restore rejected the %s transaction, which was not applied%s: %s"
+                % (_BASE[family], family, where, msg)
             )
 
 
@@ -153,14 +193,16 @@ class IptcBackend:
             table = cls(plan.before.name)
             table.autocommit = False
             table.refresh()
+            rule_cls = self._rule_class(family, table)
+            line = None
             try:
                 for line in plan.lines:
-                    self._op(table, family, tokenize(line))
+                    self._op(table, rule_cls, tokenize(line))
                 table.commit()
-            except (iptc.IPTCError, ValueError, AttributeError) as e:
+            except (iptc.IPTCError, iptc.XTablesError, ValueError, AttributeError) as e:
                 raise BackendError(
-                    "python-iptables failed on table %s (%s), nothing was committed: %s"
-                    % (plan.before.name, family, e)
+                    "python-iptables failed on table %s (%s), nothing of it was committed: %s%s"
+                    % (plan.before.name, family, e, describe_line(line))
                 ) from e
             finally:
                 table.refresh()
@@ -184,7 +226,18 @@ class IptcBackend:
                         "the plan; check it with iptables-legacy-save" % (name, want.name, family)
                     )
 
-    def _op(self, table, family, words):
+    def _rule_class(self, family, table):
+        """A Rule class that looks only at the table being changed: python-iptables
+        otherwise opens every table to tell a chain jump from a target, and on a
+        legacy kernel opening a table creates it."""
+        base = self.iptc.Rule if family == "ipv4" else self.iptc.Rule6
+
+        class OneTableRule(base):
+            tables = property(lambda _self: [table])
+
+        return OneTableRule
+
+    def _op(self, table, rule_cls, words):
         iptc = self.iptc
         op, chain = words[0], words[1]
         if op == "-N":
@@ -202,19 +255,22 @@ class IptcBackend:
         else:
             ch = iptc.Chain(table, chain)
             if op == "-A":
-                ch.append_rule(self._rule(family, words[2:]))
+                ch.append_rule(self._rule(rule_cls, words[2:]))
             elif op == "-I":
-                ch.insert_rule(self._rule(family, words[3:]), int(words[2]) - 1)
+                ch.insert_rule(self._rule(rule_cls, words[3:]), int(words[2]) - 1)
             elif op == "-R":
-                ch.replace_rule(self._rule(family, words[3:]), int(words[2]) - 1)
+                ch.replace_rule(self._rule(rule_cls, words[3:]), int(words[2]) - 1)
             else:
                 raise ValueError("unsupported operation %s" % op)
 
-    def _rule(self, family, tokens):
+    def _rule(self, rule_cls, tokens):
         """Build a libiptc rule from canonical tokens, option by option, through
         the xtables extensions' own parsers (never iptc.easy's encoder)."""
         iptc = self.iptc
-        rule = iptc.Rule() if family == "ipv4" else iptc.Rule6()
+        rule = rule_cls()
+        family = (
+            "ipv4" if isinstance(rule, iptc.Rule) and not isinstance(rule, iptc.Rule6) else "ipv6"
+        )
         n = len(tokens)
         i = 0
         neg = False

@@ -51,14 +51,14 @@ def _addr_in(addr, value):
 def _port_in(port, value):
     neg = str(value).startswith("!")
     text = str(value).lstrip("!")
-    lo, _, hi = text.partition(":")
+    lo, _sep, hi = text.partition(":")
     hit = int(lo) <= port <= int(hi or lo)
     return hit != neg
 
 
 def _range_in(addr, value):
     neg = value.startswith("!")
-    lo, _, hi = value.lstrip("!").partition("-")
+    lo, _sep, hi = value.lstrip("!").partition("-")
     a, b = ipaddress.ip_address(lo), ipaddress.ip_address(hi)
     if a.version != addr.version:
         return False
@@ -95,7 +95,15 @@ def _match(d, client, server, sport):
             ok = _range_in(server, value)
         elif key in ("icmp_type", "fragment"):
             ok = False
-        else:  # interfaces, limit, match_set, tcp_flags, owner: undecidable here
+        elif key == "in_interface" and not client.is_loopback:
+            # a packet from a non-loopback address never arrives on lo
+            neg = value.startswith("!")
+            if value.lstrip("!") == "lo":
+                ok = neg
+            else:
+                unknown = True
+                continue
+        else:  # other interfaces, limit, match_set, tcp_flags, owner: undecidable
             unknown = True
             continue
         if not ok:

@@ -115,15 +115,33 @@ class Rule:
 # ---------------------------------------------------------------- text helpers
 
 
-def quote(word):
-    """Quote a word for restore text the way iptables-save does when needed."""
-    if word and _SAFE_RE.match(word):
-        return word
+def _quoted(word):
     return '"' + re.sub(r'(["\\\'])', r"\\\1", word) + '"'
 
 
+def quote(word):
+    """Quote a word for restore text when it needs it."""
+    if word and _SAFE_RE.match(word):
+        return word
+    return _quoted(word)
+
+
+_SAVE_PLAIN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_STRING_OPTIONS = frozenset(("--comment", "--log-prefix"))
+
+
 def render_tokens(tokens):
-    return " ".join(quote(t) for t in tokens)
+    """Restore text of a rule; strings are quoted as iptables-save quotes them
+    (anything beyond letters, digits, '_' and '-'), so diffs read like save output."""
+    out = []
+    prev = None
+    for t in tokens:
+        if prev in _STRING_OPTIONS and not _SAVE_PLAIN_RE.match(t):
+            out.append(_quoted(t))
+        else:
+            out.append(quote(t))
+        prev = t
+    return " ".join(out)
 
 
 def tokenize(line):
@@ -290,7 +308,7 @@ def _port(ctx, key, value, allow_neg=True):
     if neg and not allow_neg:
         ctx.fail(key, "a list element cannot be negated")
     if ":" in v or "-" in v.lstrip("-"):
-        lo, _, hi = v.replace("-", ":").partition(":")
+        lo, _sep, hi = v.replace("-", ":").partition(":")
         lo_n = _port_number(ctx, key, lo.strip() or "0", value)
         hi_n = _port_number(ctx, key, hi.strip() or "65535", value)
         if lo_n > hi_n:
@@ -344,7 +362,7 @@ def limit_rate(ctx, key, value):
     """Canonical '--limit' text: the save code prints the stored period back in the
     largest unit that divides it evenly (60/minute comes back as 1/sec)."""
     text = str(value).strip()
-    num, _, unit = text.partition("/")
+    num, _sep, unit = text.partition("/")
     if not num.isdigit() or int(num) == 0:
         ctx.fail(key, "expected a rate like '5/second' or '10/minute', got %r" % (value,))
     unit = V.LIMIT_UNIT_ALIASES.get((unit or "sec").strip().lower())
@@ -369,7 +387,7 @@ def limit_rate(ctx, key, value):
 
 def limit_period(rate):
     """The kernel's stored period for a canonical rate like '5/min'."""
-    num, _, unit = rate.partition("/")
+    num, _sep, unit = rate.partition("/")
     return V.LIMIT_SCALE * dict(V.LIMIT_UNITS)[unit] // int(num)
 
 
@@ -710,7 +728,7 @@ def split_comment(text):
     """-> (name, user comment) of a kernel comment."""
     if text is not None and text.startswith(V.NAME_PREFIX):
         rest = text[len(V.NAME_PREFIX) :]
-        name, _, comment = rest.partition(" ")
+        name, _sep, comment = rest.partition(" ")
         if name and _NAME_RE.match(name):
             return name, (comment or None)
     return None, text
@@ -824,7 +842,7 @@ def rule_from_tokens(tokens):
         elif t in ("-j", "-g", "--jump", "--goto"):
             target = tokens[i + 1]
             goto = t in ("-g", "--goto")
-    name, _ = split_comment(comment)
+    name, _text = split_comment(comment)
     return Rule(tokens, name, comment, target, goto)
 
 

@@ -171,10 +171,9 @@ class Ignore:
         for i, t in enumerate(toks[:-1]):
             if t in ("-i", "-o"):  # Docker's FORWARD rules name only docker0 / br-*
                 values.append(toks[i + 1])
-        for value in values:
-            if value is not None and any(r.search(value) for r in self.regexes):
-                return True
-        return False
+        return any(
+            value is not None and any(r.search(value) for r in self.regexes) for value in values
+        )
 
 
 def _protected(table, managed, ignore):
@@ -228,7 +227,7 @@ def _edit(chain, cur, target, lines):
                     lines.append("-R %s %d %s" % (chain, pos + 1, render_tokens(new.tokens)))
                 pos += 1
             continue
-        for _ in range(i1, i2):
+        for _i in range(i1, i2):
             lines.append("-D %s %d" % (chain, pos + 1))
             length -= 1
         for j in range(j1, j2):

@@ -19,6 +19,10 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._backends import 
     RestoreBackend,
     detect_variant,
 )
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import (
+    TablePlan,
+    transition,
+)
 from ansible_collections.hostfw.netfilter.plugins.module_utils._state import (
     parse_save,
     render_table,
@@ -144,6 +148,9 @@ def commands_of(plans):
 
 
 def apply_plans(module, backend, plans, families):
+    """Apply family by family; when a later family is rejected, put the families
+    already changed back as they were, so the task changes all or nothing."""
+    done = []
     for fam in families:
         mine = [p for p in plans if p.family == fam and p.changed]
         if not mine:
@@ -151,7 +158,20 @@ def apply_plans(module, backend, plans, families):
         try:
             backend.apply(fam, mine)
         except BackendError as e:
-            module.fail_json(msg=str(e), commands=commands_of(plans))
+            msg = str(e)
+            for prev_fam, prev in reversed(done):
+                undo = [
+                    TablePlan(prev_fam, p.after, p.before, transition(p.after, p.before), [])
+                    for p in prev
+                ]
+                try:
+                    backend.apply(prev_fam, undo)
+                    msg += "; the %s change was rolled back" % prev_fam
+                except BackendError as e2:
+                    msg += "; rolling back the %s change FAILED: %s" % (prev_fam, e2)
+                    module.fail_json(msg=msg, changed=True, commands=commands_of(plans))
+            module.fail_json(msg=msg, changed=False, commands=commands_of(plans))
+        done.append((fam, mine))
 
 
 def plan_result(plans, families, want_diff):

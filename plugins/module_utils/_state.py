@@ -72,7 +72,7 @@ def parse_save(text):
         elif c == "-" or c == "[":
             counters = None
             if c == "[":
-                counters, _, line = line.partition(" ")
+                counters, _sep, line = line.partition(" ")
             words = tokenize(line)
             if len(words) < 2 or words[0] != "-A":
                 raise ValueError("unexpected line in save output: %r" % line)
@@ -82,7 +82,7 @@ def parse_save(text):
                     rest[i + 1] = normalise_proto_word(rest[i + 1])
             rule = rule_from_tokens(tuple(rest))
             if counters:
-                p, _, b = counters.strip("[]").partition(":")
+                p, _sep, b = counters.strip("[]").partition(":")
                 rule.counters = (int(p), int(b))
             chain = table.chains.get(words[1])
             if chain is None:
@@ -278,19 +278,19 @@ def _chain_rules(chain4, chain6, table, verify=True):
         for r in (chain6.rules if chain6 else [])
     ]
     if verify:
-        a = [_image(d, "ipv6", table, name) for d, _ in r4]
-        b = [r.tokens for _, r in r6]
+        a = [_image(d, "ipv6", table, name) for d, _unused in r4]
+        b = [r.tokens for _unused, r in r6]
     else:  # cheaper: same mapping in both families
-        a = [repr(sorted(d.items())) for d, _ in r4]
-        b = [repr(sorted(d.items())) for d, _ in r6]
+        a = [repr(sorted(d.items())) for d, _unused in r4]
+        b = [repr(sorted(d.items())) for d, _unused in r6]
     out = []
     sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag == "equal":
-            out.extend(dict(d) for d, _ in r4[i1:i2])
+            out.extend(dict(d) for d, _unused in r4[i1:i2])
             continue
-        out.extend(dict(d, ip_version="ipv4") for d, _ in r4[i1:i2])
-        out.extend(dict(d, ip_version="ipv6") for d, _ in r6[j1:j2])
+        out.extend(dict(d, ip_version="ipv4") for d, _unused in r4[i1:i2])
+        out.extend(dict(d, ip_version="ipv6") for d, _unused in r6[j1:j2])
     return out
 
 

@@ -89,7 +89,7 @@ def make_variant_bins(base: Path) -> dict[str, Path]:
         d.mkdir(parents=True, exist_ok=True)
         for tool in TOOLS:
             for fam_tool in (tool, tool.replace("iptables", "ip6tables")):
-                head, _, tail = fam_tool.partition("-")
+                head, _sep, tail = fam_tool.partition("-")
                 target = _which(f"{head}-{variant}" + (f"-{tail}" if tail else ""))
                 link = d / fam_tool
                 if not link.is_symlink():
@@ -144,7 +144,10 @@ class Netns:
         self.name = name or f"{NS_PREFIX}{next(_counter)}"
         self.variant = variant
         self.workdir = workdir
-        self.env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}:{_SBIN}"}
+        # SSH_CONNECTION of a developer's own session must not reach the modules'
+        # protect_connection: tests that want it set it on the task.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("SSH_")}
+        self.env = {**inherited, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}:{_SBIN}"}
         self.addrs: dict[str, str] = {}
         self._listeners: list[Listener] = []
         self._runs = itertools.count(1)
@@ -265,7 +268,7 @@ s.bind((bind, port))
 s.listen(64)
 print("ready", s.getsockname()[1], flush=True)
 while True:
-    c, _ = s.accept()
+    c, _peer = s.accept()
     try:
         c.sendall(b"hfw\\n")
     except OSError:

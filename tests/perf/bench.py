@@ -149,7 +149,7 @@ def run_playbook(ns: Namespace, workdir: Path, backend: str, n: int):
         "-e", f"ansible_python_interpreter={sys.executable}",
         "-e", f"@{workdir / 'vars.json'}", str(workdir / "play.json"),
     ]  # fmt: skip
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     rows = [json.loads(x) for x in timer.read_text().splitlines()] if timer.exists() else []
     if proc.returncode != 0 or len(rows) != 4 or any(r["failed"] for r in rows):
         raise RuntimeError(f"playbook failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
@@ -181,7 +181,7 @@ def main(argv=None):
         for variant, backend in combos:
             samples = {k: [] for k in ("restore", "save", "fixed", "first", "noop", "change")}
             phases = {}
-            for _ in range(repeat):
+            for _i in range(repeat):
                 r, s = measure_limit(variant, text)
                 samples["restore"].append(r)
                 samples["save"].append(s)

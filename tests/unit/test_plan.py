@@ -57,10 +57,10 @@ R_A = {"name": "a", "protocol": "tcp", "destination_port": 22, "jump": "ACCEPT"}
 R_B = {"name": "b", "protocol": "tcp", "destination_port": 80, "jump": "ACCEPT"}
 R_C = {"name": "c", "protocol": "tcp", "destination_port": 443, "jump": "ACCEPT"}
 R_D = {"name": "d", "protocol": "udp", "destination_port": 53, "jump": "ACCEPT"}
-L_A = "-p tcp -m tcp --dport 22 -m comment --comment hostfw:a -j ACCEPT"
-L_B = "-p tcp -m tcp --dport 80 -m comment --comment hostfw:b -j ACCEPT"
-L_C = "-p tcp -m tcp --dport 443 -m comment --comment hostfw:c -j ACCEPT"
-L_D = "-p udp -m udp --dport 53 -m comment --comment hostfw:d -j ACCEPT"
+L_A = '-p tcp -m tcp --dport 22 -m comment --comment "hostfw:a" -j ACCEPT'
+L_B = '-p tcp -m tcp --dport 80 -m comment --comment "hostfw:b" -j ACCEPT'
+L_C = '-p tcp -m tcp --dport 443 -m comment --comment "hostfw:c" -j ACCEPT'
+L_D = '-p udp -m udp --dport 53 -m comment --comment "hostfw:d" -j ACCEPT'
 FOREIGN = "-s 203.0.113.9/32 -j DROP"
 
 
@@ -93,7 +93,7 @@ def test_merged_changed_named_rule_is_one_replace():
     cur = table("-A INPUT %s\n-A INPUT %s\n-A INPUT %s" % (FOREIGN, L_A, L_B))
     changed = dict(R_A, destination_port=2222)
     p = plan1(cur, [{"name": "INPUT", "rules": [changed, R_B]}], "merged")
-    want = "-p tcp -m tcp --dport 2222 -m comment --comment hostfw:a -j ACCEPT"
+    want = '-p tcp -m tcp --dport 2222 -m comment --comment "hostfw:a" -j ACCEPT'
     assert p.lines == ["-R INPUT 2 %s" % want]
     assert lines_of(p.after, "INPUT") == [FOREIGN, want, L_B]
 
@@ -367,7 +367,7 @@ def random_table(rng):
     for name in rng.sample(["U1", "U2", "U3"], rng.randint(0, 3)):
         t.chains[name] = S.Chain(name)
     for ch in t.chains.values():
-        for _ in range(rng.randint(0, 5)):
+        for _i in range(rng.randint(0, 5)):
             line = rng.choice(POOL)
             ch.rules.append(M.rule_from_tokens(tuple(M.tokenize(line))))
         users = [n for n in t.chains if n.startswith("U") and n != ch.name]
@@ -381,7 +381,7 @@ def random_table(rng):
 def transition_pairs():
     rng = random.Random(20240601)
     pairs = []
-    for _ in range(24):
+    for _i in range(24):
         pairs.append((random_table(rng), random_table(rng)))
     # hand-made: reorder, replace in the middle, delete a chain that is jumped to
     a = table(":U1 - [0:0]\n-A INPUT %s\n-A INPUT %s\n-A INPUT -j U1\n-A U1 %s" % (L_A, L_B, L_C))

@@ -50,7 +50,7 @@ def addresses(draw, fam):
 def ranges(draw, fam):
     net = draw(st.sampled_from(NETS[fam]))
     size = 2 ** (32 if fam == "ipv4" else 128) // 2**net.prefixlen
-    a, b = sorted(draw(st.integers(0, size - 1)) for _ in range(2))
+    a, b = sorted(draw(st.integers(0, size - 1)) for _i in range(2))
     base = int(net.network_address)
     text = "%s-%s" % (ipaddress.ip_address(base + a), ipaddress.ip_address(base + b))
     return neg(draw, text)
@@ -75,7 +75,7 @@ def ports(draw, allow_neg=True):
 @st.composite
 def multiports(draw):
     out = []
-    for _ in range(draw(st.integers(1, 6))):
+    for _i in range(draw(st.integers(1, 6))):
         lo = draw(st.integers(1, 65534))
         if draw(st.booleans()):
             out.append("%d:%d" % (lo, draw(st.integers(lo + 1, 65535))))
