@@ -58,6 +58,7 @@ test: setup
 	$(MAKE) sanity
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) bench-quick
 	$(MAKE) molecule
 
 demo: setup collection-link lab-images
