@@ -10,10 +10,28 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
-import ipaddress
 import re
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
+from ansible_collections.hostfw.netfilter.plugins.module_utils._values import (
+    Ctx,
+    address,
+    as_list,
+    boolean,
+    clean_text,
+    flags_text,
+    ip_range,
+    limit_period,
+    limit_rate,
+    normalise_proto_word,
+    port,
+    proto_token,
+    protocol,
+    rule_label,
+    split_neg,
+    tcp_flag_set,
+    whole_number,
+)
 
 RULE_KEYS = (
     "name",
@@ -62,13 +80,6 @@ _IFACE_RE = re.compile(r"^[A-Za-z0-9_.:@-]+\+?$")
 _TOKEN_RE = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
 _UNESCAPE_RE = re.compile(r"\\(.)")
 _SAFE_RE = re.compile(r"^[A-Za-z0-9_.:/,+=@%!-]+$")
-_CTRL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_V4_RE = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?$")
-_ADDRESS_CACHE = {}
-
-
-class RuleError(ValueError):
-    """Bad input: the message names the table, chain, rule and key."""
 
 
 class Rule:
@@ -155,272 +166,7 @@ def tokenize(line):
     return out
 
 
-# ---------------------------------------------------------------- value checks
-
-
-class _Ctx:
-    """Where a rule sits, for error messages and chain-dependent checks."""
-
-    __slots__ = ("table", "chain", "label")
-
-    def __init__(self, table, chain, label):
-        self.table = table
-        self.chain = chain
-        self.label = label
-
-    def fail(self, key, msg):
-        where = "table %s, chain %s, %s" % (self.table, self.chain, self.label)
-        if key:
-            raise RuleError("%s: key '%s': %s" % (where, key, msg))
-        raise RuleError("%s: %s" % (where, msg))
-
-
-def rule_label(data, index):
-    name = data.get("name") if isinstance(data, dict) else None
-    if name:
-        return "rule '%s' (#%d)" % (name, index)
-    return "rule #%d" % index
-
-
-def _split_neg(value):
-    if isinstance(value, str):
-        v = value.strip()
-        if v.startswith("!"):
-            return True, v[1:].strip()
-        return False, v
-    return False, value
-
-
-def _as_list(ctx, key, value):
-    if isinstance(value, (list, tuple)):
-        if not value:
-            ctx.fail(key, "must not be an empty list")
-        return list(value)
-    return [value]
-
-
-def _address(ctx, key, value):
-    """-> (negated, family, canonical 'addr/len') or (neg, family, None) for /0."""
-    try:
-        return _ADDRESS_CACHE[value]
-    except (KeyError, TypeError):
-        pass
-    result = _fast_v4(value) or _parse_address(ctx, key, value)
-    if isinstance(value, str) and len(_ADDRESS_CACHE) < 100000:
-        _ADDRESS_CACHE[value] = result
-    return result
-
-
-def _fast_v4(value):
-    """Plain dotted-quad IPv4 without leading zeros, the common case, without
-    the cost of the ipaddress module."""
-    m = _V4_RE.match(value) if isinstance(value, str) else None
-    if m is None:
-        return None
-    octets = m.groups()[:4]
-    if any(len(o) > 1 and o[0] == "0" for o in octets):
-        return None
-    nums = [int(o) for o in octets]
-    plen = int(m.group(5)) if m.group(5) is not None else 32
-    if max(nums) > 255 or plen > 32:
-        return None
-    if plen == 0:
-        return False, "ipv4", None
-    addr = (nums[0] << 24) | (nums[1] << 16) | (nums[2] << 8) | nums[3]
-    addr &= (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
-    text = "%d.%d.%d.%d/%d" % (addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255, plen)
-    return False, "ipv4", text
-
-
-def _parse_address(ctx, key, value):
-    neg, v = _split_neg(value)
-    if not isinstance(v, str) or not v:
-        ctx.fail(key, "expected an IPv4 or IPv6 address or network, got %r" % (value,))
-    try:
-        net = ipaddress.ip_network(v, strict=False)
-    except ValueError:
-        ctx.fail(
-            key,
-            "'%s' is not an IP address or network (host names are not resolved: "
-            "a firewall rule must not depend on DNS)" % v,
-        )
-    fam = "ipv4" if net.version == 4 else "ipv6"
-    if net.prefixlen == 0:
-        if neg:
-            ctx.fail(key, "%r matches no address at all" % (value,))
-        return neg, fam, None
-    return neg, fam, "%s/%d" % (_fmt_addr(net.network_address), net.prefixlen)
-
-
-def _fmt_addr(addr):
-    """Format an address as glibc's inet_ntop does (which is what save prints)."""
-    if addr.version == 6:
-        packed = addr.packed
-        if packed[:10] == b"\x00" * 10 and packed[10:12] in (b"\xff\xff", b"\x00\x00"):
-            tail = ipaddress.IPv4Address(packed[12:])
-            if packed[10:12] == b"\xff\xff":
-                return "::ffff:%s" % tail
-            if int(tail) > 0xFFFF:
-                return "::%s" % tail
-    return str(addr)
-
-
-def _range(ctx, key, value):
-    neg, v = _split_neg(value)
-    parts = v.split("-") if isinstance(v, str) else []
-    if len(parts) != 2:
-        ctx.fail(key, "expected 'FIRST-LAST' addresses, got %r" % (value,))
-    try:
-        a = ipaddress.ip_address(parts[0].strip())
-        b = ipaddress.ip_address(parts[1].strip())
-    except ValueError:
-        ctx.fail(key, "'%s' is not a range of IP addresses" % v)
-    if a.version != b.version:
-        ctx.fail(key, "'%s' mixes IPv4 and IPv6" % v)
-    if int(a) > int(b):
-        ctx.fail(key, "'%s' ends before it starts" % v)
-    fam = "ipv4" if a.version == 4 else "ipv6"
-    return neg, fam, "%s-%s" % (_fmt_addr(a), _fmt_addr(b))
-
-
-def _port_number(ctx, key, text, original):
-    if not text.isdigit():
-        ctx.fail(
-            key,
-            "%r is not a port number or range (service names are not resolved)" % (original,),
-        )
-    n = int(text)
-    if n > 65535:
-        ctx.fail(key, "port %d is out of range 0-65535" % n)
-    return n
-
-
-def _port(ctx, key, value, allow_neg=True):
-    """-> (negated, canonical text) with ranges as 'LOW:HIGH'."""
-    if isinstance(value, bool):
-        ctx.fail(key, "expected a port number, got %r" % (value,))
-    if isinstance(value, int):
-        neg, v = False, str(value)
-    else:
-        neg, v = _split_neg(value)
-        if not isinstance(v, str):
-            ctx.fail(key, "expected a port number or range, got %r" % (value,))
-    if neg and not allow_neg:
-        ctx.fail(key, "a list element cannot be negated")
-    if ":" in v or "-" in v.lstrip("-"):
-        lo, _sep, hi = v.replace("-", ":").partition(":")
-        lo_n = _port_number(ctx, key, lo.strip() or "0", value)
-        hi_n = _port_number(ctx, key, hi.strip() or "65535", value)
-        if lo_n > hi_n:
-            ctx.fail(key, "port range %r ends before it starts" % (value,))
-    else:
-        lo_n = hi_n = _port_number(ctx, key, v, value)
-    if neg and lo_n == 0:
-        # nf_tables stores a negated range from port 0 as its complement and
-        # prints that back; legacy accepts the complement as well
-        if hi_n == 65535:
-            ctx.fail(key, "%r matches no port at all" % (value,))
-        neg = False
-        lo_n, hi_n = hi_n + 1, 65535
-    if lo_n == hi_n:
-        return neg, str(lo_n)
-    return neg, "%d:%d" % (lo_n, hi_n)
-
-
-def _int(ctx, key, value, lo, hi):
-    if isinstance(value, bool):
-        ctx.fail(key, "expected a whole number, got %r" % (value,))
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        ctx.fail(key, "expected a whole number, got %r" % (value,))
-    if not lo <= n <= hi:
-        ctx.fail(key, "%d is out of range %d-%d" % (n, lo, hi))
-    return n
-
-
-def _bool(ctx, key, value):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("yes", "true", "on", "1"):
-        return True
-    if isinstance(value, str) and value.lower() in ("no", "false", "off", "0"):
-        return False
-    ctx.fail(key, "expected a boolean, got %r" % (value,))
-
-
-def _text(ctx, key, value):
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        ctx.fail(key, "expected a string, got %r" % (value,))
-    value = str(value)
-    if _CTRL_RE.search(value):
-        ctx.fail(key, "must not contain control characters or newlines")
-    return value
-
-
-def limit_rate(ctx, key, value):
-    """Canonical '--limit' text: the save code prints the stored period back in the
-    largest unit that divides it evenly (60/minute comes back as 1/sec)."""
-    text = str(value).strip()
-    num, _sep, unit = text.partition("/")
-    if not num.isdigit() or int(num) == 0:
-        ctx.fail(key, "expected a rate like '5/second' or '10/minute', got %r" % (value,))
-    unit = V.LIMIT_UNIT_ALIASES.get((unit or "sec").strip().lower())
-    if unit is None:
-        ctx.fail(key, "unknown unit in %r; use second, minute, hour or day" % (value,))
-    mult = V.LIMIT_SCALE * dict(V.LIMIT_UNITS)[unit]
-    count = int(num)
-    if count > mult:
-        ctx.fail(key, "rate %r is too fast for the limit match" % (value,))
-    period = mult // count
-    # mirror libxt_limit's print_rate
-    units = V.LIMIT_UNITS
-    i = 1
-    while i < len(units):
-        m = V.LIMIT_SCALE * units[i][1]
-        if period > m or m // period < m % period:
-            break
-        i += 1
-    m = V.LIMIT_SCALE * units[i - 1][1]
-    return "%d/%s" % (m // period, units[i - 1][0])
-
-
-def limit_period(rate):
-    """The kernel's stored period for a canonical rate like '5/min'."""
-    num, _sep, unit = rate.partition("/")
-    return V.LIMIT_SCALE * dict(V.LIMIT_UNITS)[unit] // int(num)
-
-
 # ---------------------------------------------------------------- compilation
-
-
-def _protocol(ctx, value):
-    neg, v = _split_neg(value)
-    v = str(v).strip().lower()
-    if v.isdigit():
-        n = int(v)
-        if n > 255:
-            ctx.fail("protocol", "protocol number %d is out of range 0-255" % n)
-    elif v in V.PROTO_NUMBERS:
-        n = V.PROTO_NUMBERS[v]
-    else:
-        ctx.fail("protocol", "unknown protocol %r (use a name like tcp or a number)" % (value,))
-    return neg, n
-
-
-def proto_token(number, family):
-    if number == 1 and family == "ipv6":
-        number = 58
-    return V.PROTO_CANON.get(number, str(number))
-
-
-def normalise_proto_word(word):
-    """Normalise a protocol as printed by save (host-dependent) to our canonical word."""
-    w = word.lower()
-    n = int(w) if w.isdigit() else V.PROTO_NUMBERS.get(w)
-    if n is None:
-        return word
-    return V.PROTO_CANON.get(n, str(n))
 
 
 class _Parsed:
@@ -453,11 +199,11 @@ def parse_rule(data, families, ctx):
     p.fields = f = {}
     name = d.get("name")
     if name is not None:
-        name = _text(ctx, "name", name)
+        name = clean_text(ctx, "name", name)
         if not _NAME_RE.match(name):
             ctx.fail("name", "%r must start with a letter or digit and hold no spaces" % name)
     p.name = name
-    p.comment = _text(ctx, "comment", d["comment"]) if "comment" in d else None
+    p.comment = clean_text(ctx, "comment", d["comment"]) if "comment" in d else None
     full = comment_text(name, p.comment)
     if full is not None and len(full.encode("utf-8")) > V.COMMENT_MAX - 4:
         ctx.fail("comment" if p.comment else "name", "name and comment exceed 250 bytes")
@@ -482,7 +228,7 @@ def parse_rule(data, families, ctx):
         others = [k for k in d if k not in ("raw", "ip_version", "table", "chain")]
         if others:
             ctx.fail("raw", "cannot be combined with '%s'" % sorted(others)[0])
-        raw = _text(ctx, "raw", d["raw"])
+        raw = clean_text(ctx, "raw", d["raw"])
         f["raw"] = tuple(tokenize(raw))
         if not f["raw"]:
             ctx.fail("raw", "must not be empty")
@@ -492,38 +238,38 @@ def parse_rule(data, families, ctx):
         p.comment = None
         return p
 
-    for m in _as_list(ctx, "match", d.get("match", [])) if "match" in d else ():
+    for m in as_list(ctx, "match", d.get("match", [])) if "match" in d else ():
         if str(m) not in _IMPLIED_MATCHES:
             ctx.fail("match", "match module %r is not supported; use the rule keys" % (m,))
 
     # addresses
     p.sources = (
-        [_address(ctx, "source", a) for a in _as_list(ctx, "source", d["source"])]
+        [address(ctx, "source", a) for a in as_list(ctx, "source", d["source"])]
         if ("source" in d)
         else [None]
     )
     p.dests = (
-        [_address(ctx, "destination", a) for a in _as_list(ctx, "destination", d["destination"])]
+        [address(ctx, "destination", a) for a in as_list(ctx, "destination", d["destination"])]
         if "destination" in d
         else [None]
     )
     for key in ("src_range", "dst_range"):
         if key in d:
-            neg, fam, text = _range(ctx, key, d[key])
+            neg, fam, text = ip_range(ctx, key, d[key])
             inferred &= {fam}
             f[key] = (neg, text)
 
     # protocol and what hangs on it
     proto = None
     if "protocol" in d:
-        neg, n = _protocol(ctx, d["protocol"])
+        neg, n = protocol(ctx, d["protocol"])
         if n == 0 and neg:
             ctx.fail("protocol", "'! all' matches nothing")
         if n == 58:
             inferred &= {"ipv6"}
         proto = (neg, n) if n != 0 else None
     if "icmp_type" in d:
-        neg, t = _split_neg(d["icmp_type"])
+        neg, t = split_neg(d["icmp_type"])
         t = str(t).strip()
         if proto is None:
             proto = (False, 1)
@@ -564,15 +310,15 @@ def parse_rule(data, families, ctx):
                 ctx.fail(key, "needs protocol tcp, udp, sctp or dccp")
             if pname not in V.PORT_MATCH:
                 ctx.fail(key, "is not supported for protocol %s" % pname)
-            f[key] = _port(ctx, key, d[key])
+            f[key] = port(ctx, key, d[key])
     if "destination_ports" in d:
         if not ports_ok:
             ctx.fail("destination_ports", "needs protocol tcp, udp, sctp, udplite or dccp")
-        plist = _as_list(ctx, "destination_ports", d["destination_ports"])
+        plist = as_list(ctx, "destination_ports", d["destination_ports"])
         if len(plist) > 15:
             ctx.fail("destination_ports", "the multiport match takes at most 15 ports")
         f["destination_ports"] = ",".join(
-            _port(ctx, "destination_ports", x, allow_neg=False)[1] for x in plist
+            port(ctx, "destination_ports", x, allow_neg=False)[1] for x in plist
         )
     tcp_only = pname == "tcp" and not proto[0]
     if "syn" in d:
@@ -591,22 +337,22 @@ def parse_rule(data, families, ctx):
         tf = d["tcp_flags"]
         if not isinstance(tf, dict) or set(tf) - {"flags", "flags_set"}:
             ctx.fail("tcp_flags", "expected a mapping with 'flags' and 'flags_set' lists")
-        mask = _tcp_flag_set(ctx, tf.get("flags") or [])
-        comp = _tcp_flag_set(ctx, tf.get("flags_set") or [])
+        mask = tcp_flag_set(ctx, tf.get("flags") or [])
+        comp = tcp_flag_set(ctx, tf.get("flags_set") or [])
         if not mask:
             ctx.fail("tcp_flags", "'flags' must name at least one flag")
-        f["tcp_flags"] = (False, _flags_text(mask), _flags_text(comp))
+        f["tcp_flags"] = (False, flags_text(mask), flags_text(comp))
 
     if "ctstate" in d:
         states = set()
-        for s in _as_list(ctx, "ctstate", d["ctstate"]):
+        for s in as_list(ctx, "ctstate", d["ctstate"]):
             s = str(s).strip().upper()
             if s not in V.CTSTATES:
                 ctx.fail("ctstate", "unknown state %r (known: %s)" % (s, ", ".join(V.CTSTATES)))
             states.add(s)
         f["ctstate"] = ",".join(s for s in V.CTSTATES if s in states)
     if "match_set" in d:
-        neg, setname = _split_neg(_text(ctx, "match_set", d["match_set"]))
+        neg, setname = split_neg(clean_text(ctx, "match_set", d["match_set"]))
         if not re.match(r"^[A-Za-z0-9_.:-]{1,31}$", setname):
             ctx.fail("match_set", "%r is not a valid ipset name" % setname)
         flags = d.get("match_set_flags")
@@ -617,7 +363,9 @@ def parse_rule(data, families, ctx):
         ctx.fail("match_set_flags", "needs match_set")
     if "limit" in d or "limit_burst" in d:
         rate = limit_rate(ctx, "limit", d.get("limit", V.LIMIT_DEFAULT))
-        burst = _int(ctx, "limit_burst", d.get("limit_burst", V.LIMIT_BURST_DEFAULT), 1, 10000)
+        burst = whole_number(
+            ctx, "limit_burst", d.get("limit_burst", V.LIMIT_BURST_DEFAULT), 1, 10000
+        )
         if limit_period(rate) * burst >= 1 << 32:
             ctx.fail(
                 "limit_burst" if "limit_burst" in d else "limit",
@@ -629,9 +377,9 @@ def parse_rule(data, families, ctx):
         if key in d:
             if ctx.chain in ("INPUT", "FORWARD", "PREROUTING"):
                 ctx.fail(key, "the owner match works only in OUTPUT and POSTROUTING")
-            neg, v = _split_neg(d[key])
-            f[key] = (neg, str(_int(ctx, key, v, 0, 4294967294)))
-    if "fragment" in d and _bool(ctx, "fragment", d["fragment"]):
+            neg, v = split_neg(d[key])
+            f[key] = (neg, str(whole_number(ctx, key, v, 0, 4294967294)))
+    if "fragment" in d and boolean(ctx, "fragment", d["fragment"]):
         inferred &= {"ipv4"}
         f["fragment"] = True
     for key, bad in (
@@ -639,7 +387,7 @@ def parse_rule(data, families, ctx):
         ("out_interface", ("INPUT", "PREROUTING")),
     ):
         if key in d:
-            neg, v = _split_neg(_text(ctx, key, d[key]))
+            neg, v = split_neg(clean_text(ctx, key, d[key]))
             if not _IFACE_RE.match(v) or len(v) > V.IFNAME_MAX:
                 ctx.fail(key, "%r is not a valid interface name (at most 15 characters)" % v)
             if ctx.chain in bad:
@@ -669,7 +417,7 @@ def parse_rule(data, families, ctx):
         if key in d and jump != "LOG":
             ctx.fail(key, "needs jump: LOG")
     if "log_prefix" in d:
-        prefix = _text(ctx, "log_prefix", d["log_prefix"])
+        prefix = clean_text(ctx, "log_prefix", d["log_prefix"])
         if len(prefix.encode("utf-8")) > V.LOG_PREFIX_MAX:
             ctx.fail("log_prefix", "at most 29 bytes, got %d" % len(prefix.encode("utf-8")))
         f["log_prefix"] = prefix
@@ -677,10 +425,10 @@ def parse_rule(data, families, ctx):
         lv = d["log_level"]
         if isinstance(lv, str) and lv.strip().lower() in V.LOG_LEVELS:
             lv = V.LOG_LEVELS[lv.strip().lower()]
-        f["log_level"] = _int(ctx, "log_level", lv, 0, 7)
+        f["log_level"] = whole_number(ctx, "log_level", lv, 0, 7)
     for key, target in (("jump", jump), ("goto", goto)):
         if target is not None:
-            target = _text(ctx, key, target)
+            target = clean_text(ctx, key, target)
             if not _CHAIN_RE.match(target) or len(target) > V.CHAIN_MAX:
                 ctx.fail(key, "%r is not a valid target or chain name" % target)
             if key == "goto" and target in V.TARGETS:
@@ -695,25 +443,6 @@ def parse_rule(data, families, ctx):
         ctx.fail("ip_version", "conflicts with the rule's addresses or ICMP/reject types")
     p.families = fams
     return p
-
-
-def _tcp_flag_set(ctx, flags):
-    out = set()
-    for fl in flags if isinstance(flags, (list, tuple)) else [flags]:
-        fl = str(fl).strip().upper()
-        if fl == "ALL":
-            out.update(V.TCP_FLAGS)
-        elif fl == "NONE":
-            continue
-        elif fl in V.TCP_FLAGS:
-            out.add(fl)
-        else:
-            ctx.fail("tcp_flags", "unknown TCP flag %r" % fl)
-    return out
-
-
-def _flags_text(flags):
-    return ",".join(x for x in V.TCP_FLAGS if x in flags) or "NONE"
 
 
 def comment_text(name, comment):
@@ -852,7 +581,7 @@ def compile_rule(data, families, table, chain, index):
     A list of sources or destinations expands to one kernel rule per address
     (pairs of different families are skipped); a named rule that expands to
     several kernel rules gets the suffix '#1', '#2'... on its name."""
-    ctx = _Ctx(table, chain, rule_label(data, index))
+    ctx = Ctx(table, chain, rule_label(data, index))
     p = parse_rule(data, families, ctx)
     if p is None or not p.families:
         return []

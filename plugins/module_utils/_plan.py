@@ -16,7 +16,6 @@ import re
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
 from ansible_collections.hostfw.netfilter.plugins.module_utils._model import (
-    RuleError,
     compile_rule,
     render_tokens,
 )
@@ -25,6 +24,7 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._state import (
     Table,
     render_table,
 )
+from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
 
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
 _TABLE_KEYS = frozenset(("table", "chains", "ip_version"))

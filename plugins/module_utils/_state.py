@@ -12,13 +12,15 @@ import difflib
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
 from ansible_collections.hostfw.netfilter.plugins.module_utils._model import (
-    RuleError,
     compile_rule,
-    normalise_proto_word,
     render_tokens,
     rule_from_tokens,
     split_comment,
     tokenize,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._values import (
+    RuleError,
+    normalise_proto_word,
 )
 
 

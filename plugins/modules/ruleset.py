@@ -263,7 +263,6 @@ timings:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _runner
-from ansible_collections.hostfw.netfilter.plugins.module_utils._model import RuleError
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import (
     Ignore,
     compile_config,
@@ -275,6 +274,7 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._state import (
     parse_save,
     tables_to_config,
 )
+from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
 
 
 def _parsed(text, ip_version):

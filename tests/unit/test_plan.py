@@ -13,6 +13,7 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils import _guard as 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _model as M
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _plan as P
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _state as S
+from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
 
 BOTH = ("ipv4", "ipv6")
 
@@ -257,7 +258,7 @@ def test_deleted_chain_removes_jumps_to_it():
 
 def test_deleted_chain_jumped_to_by_ignored_rule_is_an_error():
     cur = table(":HOSTFW-WEB - [0:0]\n:DOCKER - [0:0]\n-A DOCKER -j HOSTFW-WEB")
-    with pytest.raises(M.RuleError, match="HOSTFW-WEB"):
+    with pytest.raises(RuleError, match="HOSTFW-WEB"):
         plan1(cur, [{"name": "HOSTFW-WEB"}], "deleted", ignore=["^DOCKER"])
 
 
@@ -278,14 +279,14 @@ def test_deleted_everything_keeps_ignored():
 
 
 def test_jump_to_missing_chain_is_an_error():
-    with pytest.raises(M.RuleError) as exc:
+    with pytest.raises(RuleError) as exc:
         plan1(table(""), [{"name": "INPUT", "rules": [{"name": "x", "jump": "NOPE"}]}], "merged")
     msg = str(exc.value)
     assert "NOPE" in msg and "chain INPUT" in msg and "'x'" in msg and "key 'jump'" in msg
 
 
 def test_goto_to_missing_chain_is_an_error():
-    with pytest.raises(M.RuleError, match="key 'goto'"):
+    with pytest.raises(RuleError, match="key 'goto'"):
         plan1(table(""), [{"name": "INPUT", "rules": [{"goto": "NOPE"}]}], "replaced")
 
 

@@ -100,7 +100,7 @@ def kernel_limit_ok(d):
     times burst that overflows 32 bits (test_vocabulary pins the known cases)."""
     if "limit" not in d and "limit_burst" not in d:
         return True
-    ctx = M._Ctx("filter", "INPUT", "rule")
+    ctx = M.Ctx("filter", "INPUT", "rule")
     n, unit = M.limit_rate(ctx, "limit", d.get("limit", V.LIMIT_DEFAULT)).split("/")
     period = V.LIMIT_SCALE * dict(V.LIMIT_UNITS)[unit] // int(n)
     return period * d.get("limit_burst", V.LIMIT_BURST_DEFAULT) < 1_100_000_000

@@ -12,6 +12,7 @@ from _vocab_cases import CASES, Case
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _model as M
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _plan as P
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _state as S
+from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
 
 BOTH = ("ipv4", "ipv6")
 BUILTIN = {"INPUT", "FORWARD", "OUTPUT"}
@@ -117,7 +118,7 @@ def test_goto_target_recorded():
     ],
 )
 def test_limit_rate(value, text):
-    ctx = M._Ctx("filter", "INPUT", "rule #1")
+    ctx = M.Ctx("filter", "INPUT", "rule #1")
     assert M.limit_rate(ctx, "limit", value) == text
 
 
@@ -145,7 +146,7 @@ def test_tokenize(line, words):
 
 
 def rule_error(data, chain="INPUT", families=BOTH, index=3):
-    with pytest.raises(M.RuleError) as exc:
+    with pytest.raises(RuleError) as exc:
         M.compile_rule(data, families, "filter", chain, index)
     return str(exc.value)
 
@@ -340,7 +341,7 @@ def test_error_raised_for_non_mapping_rule():
 
 
 def config_error(config, families=BOTH):
-    with pytest.raises(M.RuleError) as exc:
+    with pytest.raises(RuleError) as exc:
         P.compile_config(config, families)
     return str(exc.value)
 

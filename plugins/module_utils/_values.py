@@ -1,0 +1,306 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostfw.netfilter contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks and canonical forms of single values of the rule vocabulary: addresses,
+ranges, ports, rates, protocols, TCP flags. Pure: no Ansible import, no I/O."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
+
+_CTRL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_V4_RE = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?$")
+_ADDRESS_CACHE = {}
+
+
+class RuleError(ValueError):
+    """Bad input: the message names the table, chain, rule and key."""
+
+
+# ---------------------------------------------------------------- value checks
+
+
+class Ctx:
+    """Where a rule sits, for error messages and chain-dependent checks."""
+
+    __slots__ = ("table", "chain", "label")
+
+    def __init__(self, table, chain, label):
+        self.table = table
+        self.chain = chain
+        self.label = label
+
+    def fail(self, key, msg):
+        where = "table %s, chain %s, %s" % (self.table, self.chain, self.label)
+        if key:
+            raise RuleError("%s: key '%s': %s" % (where, key, msg))
+        raise RuleError("%s: %s" % (where, msg))
+
+
+def rule_label(data, index):
+    name = data.get("name") if isinstance(data, dict) else None
+    if name:
+        return "rule '%s' (#%d)" % (name, index)
+    return "rule #%d" % index
+
+
+def split_neg(value):
+    if isinstance(value, str):
+        v = value.strip()
+        if v.startswith("!"):
+            return True, v[1:].strip()
+        return False, v
+    return False, value
+
+
+def as_list(ctx, key, value):
+    if isinstance(value, (list, tuple)):
+        if not value:
+            ctx.fail(key, "must not be an empty list")
+        return list(value)
+    return [value]
+
+
+def address(ctx, key, value):
+    """-> (negated, family, canonical 'addr/len') or (neg, family, None) for /0."""
+    try:
+        return _ADDRESS_CACHE[value]
+    except (KeyError, TypeError):
+        pass
+    result = _fast_v4(value) or _parse_address(ctx, key, value)
+    if isinstance(value, str) and len(_ADDRESS_CACHE) < 100000:
+        _ADDRESS_CACHE[value] = result
+    return result
+
+
+def _fast_v4(value):
+    """Plain dotted-quad IPv4 without leading zeros, the common case, without
+    the cost of the ipaddress module."""
+    m = _V4_RE.match(value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    octets = m.groups()[:4]
+    if any(len(o) > 1 and o[0] == "0" for o in octets):
+        return None
+    nums = [int(o) for o in octets]
+    plen = int(m.group(5)) if m.group(5) is not None else 32
+    if max(nums) > 255 or plen > 32:
+        return None
+    if plen == 0:
+        return False, "ipv4", None
+    addr = (nums[0] << 24) | (nums[1] << 16) | (nums[2] << 8) | nums[3]
+    addr &= (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+    text = "%d.%d.%d.%d/%d" % (addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255, plen)
+    return False, "ipv4", text
+
+
+def _parse_address(ctx, key, value):
+    neg, v = split_neg(value)
+    if not isinstance(v, str) or not v:
+        ctx.fail(key, "expected an IPv4 or IPv6 address or network, got %r" % (value,))
+    try:
+        net = ipaddress.ip_network(v, strict=False)
+    except ValueError:
+        ctx.fail(
+            key,
+            "'%s' is not an IP address or network (host names are not resolved: "
+            "a firewall rule must not depend on DNS)" % v,
+        )
+    fam = "ipv4" if net.version == 4 else "ipv6"
+    if net.prefixlen == 0:
+        if neg:
+            ctx.fail(key, "%r matches no address at all" % (value,))
+        return neg, fam, None
+    return neg, fam, "%s/%d" % (fmt_addr(net.network_address), net.prefixlen)
+
+
+def fmt_addr(addr):
+    """Format an address as glibc's inet_ntop does (which is what save prints)."""
+    if addr.version == 6:
+        packed = addr.packed
+        if packed[:10] == b"\x00" * 10 and packed[10:12] in (b"\xff\xff", b"\x00\x00"):
+            tail = ipaddress.IPv4Address(packed[12:])
+            if packed[10:12] == b"\xff\xff":
+                return "::ffff:%s" % tail
+            if int(tail) > 0xFFFF:
+                return "::%s" % tail
+    return str(addr)
+
+
+def ip_range(ctx, key, value):
+    neg, v = split_neg(value)
+    parts = v.split("-") if isinstance(v, str) else []
+    if len(parts) != 2:
+        ctx.fail(key, "expected 'FIRST-LAST' addresses, got %r" % (value,))
+    try:
+        a = ipaddress.ip_address(parts[0].strip())
+        b = ipaddress.ip_address(parts[1].strip())
+    except ValueError:
+        ctx.fail(key, "'%s' is not a range of IP addresses" % v)
+    if a.version != b.version:
+        ctx.fail(key, "'%s' mixes IPv4 and IPv6" % v)
+    if int(a) > int(b):
+        ctx.fail(key, "'%s' ends before it starts" % v)
+    fam = "ipv4" if a.version == 4 else "ipv6"
+    return neg, fam, "%s-%s" % (fmt_addr(a), fmt_addr(b))
+
+
+def _port_number(ctx, key, text, original):
+    if not text.isdigit():
+        ctx.fail(
+            key,
+            "%r is not a port number or range (service names are not resolved)" % (original,),
+        )
+    n = int(text)
+    if n > 65535:
+        ctx.fail(key, "port %d is out of range 0-65535" % n)
+    return n
+
+
+def port(ctx, key, value, allow_neg=True):
+    """-> (negated, canonical text) with ranges as 'LOW:HIGH'."""
+    if isinstance(value, bool):
+        ctx.fail(key, "expected a port number, got %r" % (value,))
+    if isinstance(value, int):
+        neg, v = False, str(value)
+    else:
+        neg, v = split_neg(value)
+        if not isinstance(v, str):
+            ctx.fail(key, "expected a port number or range, got %r" % (value,))
+    if neg and not allow_neg:
+        ctx.fail(key, "a list element cannot be negated")
+    if ":" in v or "-" in v.lstrip("-"):
+        lo, _sep, hi = v.replace("-", ":").partition(":")
+        lo_n = _port_number(ctx, key, lo.strip() or "0", value)
+        hi_n = _port_number(ctx, key, hi.strip() or "65535", value)
+        if lo_n > hi_n:
+            ctx.fail(key, "port range %r ends before it starts" % (value,))
+    else:
+        lo_n = hi_n = _port_number(ctx, key, v, value)
+    if neg and lo_n == 0:
+        # nf_tables stores a negated range from port 0 as its complement and
+        # prints that back; legacy accepts the complement as well
+        if hi_n == 65535:
+            ctx.fail(key, "%r matches no port at all" % (value,))
+        neg = False
+        lo_n, hi_n = hi_n + 1, 65535
+    if lo_n == hi_n:
+        return neg, str(lo_n)
+    return neg, "%d:%d" % (lo_n, hi_n)
+
+
+def whole_number(ctx, key, value, lo, hi):
+    if isinstance(value, bool):
+        ctx.fail(key, "expected a whole number, got %r" % (value,))
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        ctx.fail(key, "expected a whole number, got %r" % (value,))
+    if not lo <= n <= hi:
+        ctx.fail(key, "%d is out of range %d-%d" % (n, lo, hi))
+    return n
+
+
+def boolean(ctx, key, value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("yes", "true", "on", "1"):
+        return True
+    if isinstance(value, str) and value.lower() in ("no", "false", "off", "0"):
+        return False
+    ctx.fail(key, "expected a boolean, got %r" % (value,))
+
+
+def clean_text(ctx, key, value):
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        ctx.fail(key, "expected a string, got %r" % (value,))
+    value = str(value)
+    if _CTRL_RE.search(value):
+        ctx.fail(key, "must not contain control characters or newlines")
+    return value
+
+
+def limit_rate(ctx, key, value):
+    """Canonical '--limit' text: the save code prints the stored period back in the
+    largest unit that divides it evenly (60/minute comes back as 1/sec)."""
+    text = str(value).strip()
+    num, _sep, unit = text.partition("/")
+    if not num.isdigit() or int(num) == 0:
+        ctx.fail(key, "expected a rate like '5/second' or '10/minute', got %r" % (value,))
+    unit = V.LIMIT_UNIT_ALIASES.get((unit or "sec").strip().lower())
+    if unit is None:
+        ctx.fail(key, "unknown unit in %r; use second, minute, hour or day" % (value,))
+    mult = V.LIMIT_SCALE * dict(V.LIMIT_UNITS)[unit]
+    count = int(num)
+    if count > mult:
+        ctx.fail(key, "rate %r is too fast for the limit match" % (value,))
+    period = mult // count
+    # mirror libxt_limit's print_rate
+    units = V.LIMIT_UNITS
+    i = 1
+    while i < len(units):
+        m = V.LIMIT_SCALE * units[i][1]
+        if period > m or m // period < m % period:
+            break
+        i += 1
+    m = V.LIMIT_SCALE * units[i - 1][1]
+    return "%d/%s" % (m // period, units[i - 1][0])
+
+
+def limit_period(rate):
+    """The kernel's stored period for a canonical rate like '5/min'."""
+    num, _sep, unit = rate.partition("/")
+    return V.LIMIT_SCALE * dict(V.LIMIT_UNITS)[unit] // int(num)
+
+
+def protocol(ctx, value):
+    neg, v = split_neg(value)
+    v = str(v).strip().lower()
+    if v.isdigit():
+        n = int(v)
+        if n > 255:
+            ctx.fail("protocol", "protocol number %d is out of range 0-255" % n)
+    elif v in V.PROTO_NUMBERS:
+        n = V.PROTO_NUMBERS[v]
+    else:
+        ctx.fail("protocol", "unknown protocol %r (use a name like tcp or a number)" % (value,))
+    return neg, n
+
+
+def proto_token(number, family):
+    if number == 1 and family == "ipv6":
+        number = 58
+    return V.PROTO_CANON.get(number, str(number))
+
+
+def normalise_proto_word(word):
+    """Normalise a protocol as printed by save (host-dependent) to our canonical word."""
+    w = word.lower()
+    n = int(w) if w.isdigit() else V.PROTO_NUMBERS.get(w)
+    if n is None:
+        return word
+    return V.PROTO_CANON.get(n, str(n))
+
+
+def tcp_flag_set(ctx, flags):
+    out = set()
+    for fl in flags if isinstance(flags, (list, tuple)) else [flags]:
+        fl = str(fl).strip().upper()
+        if fl == "ALL":
+            out.update(V.TCP_FLAGS)
+        elif fl == "NONE":
+            continue
+        elif fl in V.TCP_FLAGS:
+            out.add(fl)
+        else:
+            ctx.fail("tcp_flags", "unknown TCP flag %r" % fl)
+    return out
+
+
+def flags_text(flags):
+    return ",".join(x for x in V.TCP_FLAGS if x in flags) or "NONE"
