@@ -26,7 +26,6 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._state import (
 )
 from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
 
-STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
 _TABLE_KEYS = frozenset(("table", "chains", "ip_version"))
 _CHAIN_KEYS = frozenset(("name", "policy", "rules"))
 

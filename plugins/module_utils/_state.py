@@ -93,7 +93,7 @@ def parse_save(text):
     return tables
 
 
-def render_table(table, counters=False):
+def render_table(table):
     """Print a table as iptables-save does (without the comment lines)."""
     out = ["*%s" % table.name]
     for chain in table.chains.values():
