@@ -275,6 +275,29 @@ def _merged_target(cur, wanted):
     return out
 
 
+def _replaced_target(cur, wanted, ignore):
+    """replaced/overridden: exactly `wanted`, plus the rules `ignore` matches,
+    each kept right after the wanted rule it follows now (at the top when no
+    wanted rule is before it). A rule that is both ignored and wanted is ours."""
+    wanted_keys = {w.key for w in wanted}
+    head, after, anchor = [], {}, None
+    for r in cur:
+        if r.key in wanted_keys:
+            anchor = r.key
+        elif ignore.rule(r):
+            if anchor is None:
+                head.append(r)
+            else:
+                after.setdefault(anchor, []).append(r)
+    if not head and not after:
+        return list(wanted)
+    out = head
+    for w in wanted:
+        out.append(w)
+        out.extend(after.pop(w.key, ()))
+    return out
+
+
 def transition(current, after):
     """The restore lines that turn table `current` into table `after` exactly."""
     lines, policies = [], []
@@ -365,7 +388,7 @@ def plan_table(family, current, desired, state, ignore):
             if state == "merged":
                 ch.rules = _merged_target(ch.rules, wanted)
             else:
-                ch.rules = keep_foreign(ch.rules) + list(wanted)
+                ch.rules = _replaced_target(ch.rules, wanted, ignore)
         if state == "overridden":
             keep = _protected(after, desired, ignore)
             for name, ch in after.chains.items():

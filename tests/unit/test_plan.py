@@ -143,10 +143,54 @@ def test_replaced_removes_foreign_in_listed_chain_only():
         % (FOREIGN, L_A, FOREIGN)
     )
     p = plan1(cur, [{"name": "INPUT", "rules": [R_A, R_B]}], "replaced", ignore=["^f2b-"])
-    assert lines_of(p.after, "INPUT") == ["-p tcp -m multiport --dports 22 -j f2b-sshd", L_A, L_B]
+    # the ignored jump stays right after the rule of ours it followed
+    assert lines_of(p.after, "INPUT") == [L_A, "-p tcp -m multiport --dports 22 -j f2b-sshd", L_B]
     assert lines_of(p.after, "FORWARD") == [FOREIGN]
     assert lines_of(p.after, "f2b-sshd") == ["-j RETURN"]
     assert not any(" FORWARD " in line or "f2b-sshd" in line.split()[1] for line in p.lines)
+
+
+@pytest.mark.parametrize(
+    ("current", "want"),
+    [
+        # no rule of ours before it: it stays at the top
+        (["J", "A"], ["J", "A", "B"]),
+        # after A, before B: stays after A, also when B is new
+        (["A", "J"], ["A", "J", "B"]),
+        (["A", "J", "B"], ["A", "J", "B"]),
+        # X is no longer wanted: J follows the last wanted rule before it (A)
+        (["A", "X", "J"], ["A", "J", "B"]),
+        # two ignored rules keep their order
+        (["A", "J", "K", "B"], ["A", "J", "K", "B"]),
+        (["K", "A", "J"], ["K", "A", "J", "B"]),
+    ],
+)
+def test_replaced_keeps_ignored_rules_in_place(current, want):
+    """replaced with ignore: an ignored rule stays after the wanted rule it follows now."""
+    text = {
+        "A": L_A,
+        "B": L_B,
+        "X": "-p tcp -m tcp --dport 7 -m comment --comment hostfw:x -j ACCEPT",
+        "J": "-p tcp -m tcp --dport 80 -m comment --comment hostfw:web-jump -j HOSTFW-WEB",
+        "K": "-p tcp -m tcp --dport 5432 -m comment --comment hostfw:db-jump -j HOSTFW-DB",
+    }
+    cur = table(
+        ":HOSTFW-WEB - [0:0]\n:HOSTFW-DB - [0:0]\n"
+        + "\n".join("-A INPUT %s" % text[k] for k in current)
+    )
+    p = plan1(cur, [{"name": "INPUT", "rules": [R_A, R_B]}], "replaced", ignore=["^HOSTFW-"])
+    assert lines_of(p.after, "INPUT") == [M.render_tokens(tuple(M.tokenize(text[k]))) for k in want]
+    again = plan1(p.after, [{"name": "INPUT", "rules": [R_A, R_B]}], "replaced", ignore=["^HOSTFW-"])
+    assert again.lines == []
+
+
+def test_replaced_ignored_rule_that_is_also_wanted_is_not_doubled():
+    jump = {"name": "to-f2b", "protocol": "tcp", "destination_port": 22, "jump": "f2b-sshd"}
+    cur = table(":f2b-sshd - [0:0]\n")
+    p = plan1(cur, [{"name": "INPUT", "rules": [R_A, jump]}], "replaced", ignore=["^f2b-"])
+    again = plan1(p.after, [{"name": "INPUT", "rules": [R_A, jump]}], "replaced", ignore=["^f2b-"])
+    assert len(p.after.chains["INPUT"].rules) == 2
+    assert again.lines == []
 
 
 def test_replaced_sets_exactly_the_listed_policy():
