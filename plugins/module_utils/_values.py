@@ -43,7 +43,10 @@ class Ctx:
 
 
 def rule_label(data, index):
+    """'rule 'ssh' (#3)' in a list; index None for a rule given on its own."""
     name = data.get("name") if isinstance(data, dict) else None
+    if index is None:
+        return "rule '%s'" % name if name else "the rule"
     if name:
         return "rule '%s' (#%d)" % (name, index)
     return "rule #%d" % index

@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostfw.netfilter contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment:
+    # The options every module that reads the host takes (the action group
+    # hostfw.netfilter.all lets module_defaults set them once).
+    DOCUMENTATION = r"""
+options:
+  ip_version:
+    description: The families this task manages.
+    type: str
+    default: both
+    choices: [ipv4, ipv6, both]
+  backend:
+    description:
+      - C(restore) uses C(iptables-save) and C(iptables-restore -w --noflush) of the
+        variant the host uses (nf_tables or legacy).
+      - C(python_iptables) writes through python-iptables (libiptc) with one commit
+        per table, and reads back to verify. It speaks only the legacy kernel API
+        and refuses to run on an nf_tables host.
+      - C(auto) detects the variant and uses C(restore).
+    type: str
+    default: auto
+    choices: [auto, restore, python_iptables]
+  wait:
+    description: Seconds to wait for the xtables lock.
+    type: int
+    default: 60
+requirements:
+  - iptables and ip6tables (nf_tables or legacy variant) on the managed host
+  - python-iptables on the managed host for O(backend=python_iptables)
+notes:
+  - Module code runs with Python 3.9 or later on the managed host.
+"""
+
+    # protect_connection, for the modules that change rules
+    PROTECT = r"""
+options:
+  protect_connection:
+    description:
+      - Before applying, evaluate the new INPUT rules against a new connection
+        from the SSH client this task runs for (C(SSH_CONNECTION) on the host).
+        A change that would certainly drop it fails with nothing changed; one
+        that might drop it (matches that cannot be evaluated) warns.
+    type: bool
+    default: true
+"""

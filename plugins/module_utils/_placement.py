@@ -1,0 +1,269 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostfw.netfilter contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where one rule goes in a chain, and what a chain operation leaves: the pure
+planning behind hostfw.netfilter.rule and hostfw.netfilter.chain.
+
+A rule mapping compiles to a *group*: the kernel rules of one family it expands
+to (one, or one per address of a source/destination list, named NAME#1...).
+Functions here take and return plain lists of Rule; the caller turns the new
+table into a transaction with _plan.transition()."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
+from ansible_collections.hostfw.netfilter.plugins.module_utils._state import Chain
+from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
+
+POSITIONS = ("append", "prepend")
+
+
+def parse_position(value):
+    """'append', 'prepend', or a 1-based number (int or digit string) -> str|int."""
+    if isinstance(value, bool):
+        raise RuleError(
+            "key 'position': must be append, prepend or a number from 1, got %r" % value
+        )
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().lower() in POSITIONS:
+        return value.strip().lower()
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        raise RuleError(
+            "key 'position': must be append, prepend or a number from 1, got %r" % (value,)
+        )
+    if number < 1:
+        raise RuleError("key 'position': rule numbers start at 1, got %d" % number)
+    return number
+
+
+def named(rules, name):
+    """Indexes of the rules that carry `name` (or NAME#k, its expansion)."""
+    prefix = name + "#"
+    return [i for i, r in enumerate(rules) if r.name == name or (r.name or "").startswith(prefix)]
+
+
+def _without_comment(tokens):
+    out = []
+    i, n = 0, len(tokens)
+    while i < n:
+        if tokens[i] == "-m" and i + 1 < n and tokens[i + 1] == "comment":
+            i += 2
+            continue
+        if tokens[i] == "--comment":
+            i += 2
+            continue
+        out.append(tokens[i])
+        i += 1
+    return tuple(out)
+
+
+def _identity(rules, group, name, rename_from):
+    """Indexes of the rules that are this rule now, and how they were found."""
+    if name is None:
+        wanted = {r.tokens for r in group}
+        return [i for i, r in enumerate(rules) if r.tokens in wanted], "match"
+    found = named(rules, name)
+    if found:
+        return found, "name"
+    if rename_from:
+        found = named(rules, rename_from)
+        if found:
+            return found, "rename"
+    # adopt an unnamed rule with the same match (added by hand or by
+    # ansible.builtin.iptables): it gets our name and keeps its place
+    bare = {_without_comment(r.tokens) for r in group}
+    found = [
+        i for i, r in enumerate(rules) if r.name is None and _without_comment(r.tokens) in bare
+    ]
+    return found, ("adopt" if found else None)
+
+
+class Placement:
+    """The chain's new rule list, whether an existing rule was moved to meet its
+    constraint, how the rule was found, and notes for the user."""
+
+    __slots__ = ("rules", "moved", "found", "notes")
+
+    def __init__(self, rules, moved, found, notes):
+        self.rules = rules
+        self.moved = moved
+        self.found = found
+        self.notes = notes
+
+
+def _anchor(others, name, which, notes, label):
+    if name is None:
+        return None
+    idx = named(others, name)
+    if not idx:
+        notes.append(
+            "%s: the rule named %r given in '%s' is not in the chain; the constraint is skipped"
+            % (label, name, which)
+        )
+        return None
+    # before X: the slot right before X's first rule; after X: right after its last
+    return idx[0] if which == "before" else idx[-1] + 1
+
+
+def place(
+    rules, group, name, position="append", before=None, after=None, rename_from=None, label=""
+):
+    """Put `group` into chain list `rules`.
+
+    `position` append/prepend only says where a missing rule goes; a number,
+    `before` and `after` are constraints that also move an existing rule that
+    breaks them. A named rule that exists is replaced in place (its options may
+    have changed); when `group` is empty (the rule does not apply to this
+    family) the rule's copies are removed."""
+    if isinstance(position, int) and (before or after):
+        raise RuleError(
+            "%s: key 'position': a rule number cannot be combined with before/after" % label
+        )
+    for key, other in (("before", before), ("after", after)):
+        if other is not None and name is not None and other == name:
+            raise RuleError(
+                "%s: key '%s': a rule cannot be placed relative to itself" % (label, key)
+            )
+    idx, found = _identity(rules, group, name, rename_from)
+    members = set(idx)
+    others = [r for i, r in enumerate(rules) if i not in members]
+    notes = []
+    if not group:
+        return Placement(others if name is not None else list(rules), False, found, notes)
+    lo = _anchor(others, after, "after", notes, label)
+    hi = _anchor(others, before, "before", notes, label)
+    if lo is not None and hi is not None and lo > hi:
+        raise RuleError(
+            "%s: keys 'before'/'after': rule %r comes before rule %r in the chain, so no place "
+            "is after the one and before the other" % (label, before, after)
+        )
+    moved = False
+    if isinstance(position, int):
+        want = min(position - 1, len(others))
+    elif hi is not None:
+        want = hi
+    elif lo is not None:
+        want = lo
+    else:
+        want = 0 if position == "prepend" else len(others)
+    if idx:
+        cur = idx[0]  # members are removed, so this is also its slot among `others`
+        ok = True
+        if isinstance(position, int):
+            ok = cur == want
+        if hi is not None:
+            ok = ok and cur <= hi
+        if lo is not None:
+            ok = ok and cur >= lo
+        if ok:
+            want = cur
+        else:
+            moved = True
+    return Placement(others[:want] + list(group) + others[want:], moved, found, notes)
+
+
+def remove(rules, group, name):
+    """state=absent: without the rules named `name` (by name), or equal to the
+    rules of `group` (by match)."""
+    if name is not None:
+        gone = set(named(rules, name))
+    else:
+        wanted = {r.tokens for r in group}
+        gone = {i for i, r in enumerate(rules) if r.tokens in wanted}
+    return [r for i, r in enumerate(rules) if i not in gone]
+
+
+# ------------------------------------------------------------------ chains
+
+
+def references(table, chain):
+    """[(chain name, 1-based index, rule)] of every rule that jumps or goes to `chain`."""
+    out = []
+    for cname, ch in table.chains.items():
+        if cname == chain:
+            continue
+        for i, r in enumerate(ch.rules, 1):
+            if r.target == chain:
+                out.append((cname, i, r))
+    return out
+
+
+def describe_reference(ref):
+    cname, i, r = ref
+    who = "'%s'" % r.name if r.name else r.text()
+    return "%s rule %d (%s)" % (cname, i, who)
+
+
+def check_chain_name(table, name):
+    if not isinstance(name, str) or not name:
+        raise RuleError("key 'name': a chain needs a name")
+    if len(name) > V.CHAIN_MAX:
+        raise RuleError(
+            "chain %r: key 'name': %d characters; the kernel allows at most %d"
+            % (name, len(name), V.CHAIN_MAX)
+        )
+    if name in V.TARGETS or name[0] in "-!" or any(c.isspace() for c in name):
+        raise RuleError("chain %r: key 'name': not a valid chain name" % name)
+    if table not in V.BUILTIN_CHAINS:
+        raise RuleError(
+            "key 'table': unknown table %r (known: %s)" % (table, ", ".join(V.BUILTIN_CHAINS))
+        )
+
+
+def chain_edit(
+    table, name, state, policy=None, flush=False, purge=False, ignore=None, force=False, family=None
+):
+    """The table after one chain operation, and the rules it removes as
+    [(chain name, Rule)].
+
+    present: create a missing user chain, set a built-in chain's policy, then
+    `flush` (every rule) or `purge` (every rule without our name), both sparing
+    what `ignore` matches. absent: delete a user chain; refused while other
+    rules jump to it, unless `force`, which removes those jumps too."""
+    after = table.copy()
+    removed = []
+    builtin = name in V.BUILTIN_CHAINS.get(table.name, ())
+    where = "table %s%s, chain %s" % (table.name, " (%s)" % family if family else "", name)
+    if state == "absent":
+        if builtin:
+            raise RuleError(
+                "%s: key 'state': a built-in chain cannot be deleted; use flush or policy" % where
+            )
+        if name not in after.chains:
+            return after, removed
+        refs = references(after, name)
+        if refs and not force:
+            raise RuleError(
+                "%s: cannot delete it while other rules jump to it: %s. Remove them first, or set "
+                "force: true to remove them in the same transaction"
+                % (where, "; ".join(describe_reference(r) for r in refs))
+            )
+        for cname, _i, r in refs:
+            removed.append((cname, r))
+        for cname in {ref[0] for ref in refs}:
+            ch = after.chains[cname]
+            ch.rules = [r for r in ch.rules if r.target != name]
+        removed.extend((name, r) for r in after.chains[name].rules)
+        del after.chains[name]
+        return after, removed
+    if policy is not None and not builtin:
+        raise RuleError("%s: key 'policy': only built-in chains have a policy" % where)
+    ch = after.chains.get(name)
+    if ch is None:
+        ch = after.chains[name] = Chain(name, "ACCEPT" if builtin else None)
+    if policy is not None:
+        ch.policy = policy
+    if (flush or purge) and not (ignore is not None and ignore.chain(name)):
+        keep = []
+        for r in ch.rules:
+            if (ignore is not None and ignore.rule(r)) or (not flush and r.owned):
+                keep.append(r)
+            else:
+                removed.append((name, r))
+        ch.rules = keep
+    return after, removed

@@ -1,0 +1,227 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hostfw.netfilter contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: chain
+short_description: One Netfilter chain for IPv4 and IPv6 - create, delete, policy, flush, purge
+version_added: 0.1.0
+description:
+  - Creates or deletes a user chain, sets the policy of a built-in chain, and
+    empties a chain - all of it (O(flush)) or only the rules no task of ours
+    named (O(purge)), sparing what O(ignore) matches.
+  - Deleting a chain that other rules still jump to fails with a message naming
+    those rules, unless O(force=true), which removes them in the same transaction.
+  - One C(iptables-save) and at most one C(iptables-restore --noflush)
+    transaction per family; nothing outside the chain (and, with O(force), the
+    jumps to it) is touched.
+author:
+  - hostfw.netfilter developers (@hostfw)
+extends_documentation_fragment:
+  - hostfw.netfilter.common
+  - hostfw.netfilter.common.PROTECT
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Check mode computes and reports the whole transaction.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: Shows an iptables-save style before/after of the table per family.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: linux
+options:
+  name:
+    description: The chain (at most 28 characters). Built-in chains (C(INPUT), C(FORWARD)...) can take a policy, a flush or a purge, but cannot be deleted.
+    type: str
+    required: true
+  table:
+    description: The table (C(filter), C(nat), C(mangle), C(raw), C(security)).
+    type: str
+    default: filter
+  state:
+    description: C(present) creates a missing user chain; C(absent) deletes it with its rules (absent when already absent is C(ok)).
+    type: str
+    default: present
+    choices: [present, absent]
+  policy:
+    description: Policy of a built-in chain. A user chain has none; giving one fails.
+    type: str
+    choices: [ACCEPT, DROP]
+  flush:
+    description: Remove every rule of the chain, except those O(ignore) matches.
+    type: bool
+    default: false
+  purge:
+    description:
+      - Remove every rule of the chain that does not carry a name of ours
+        (the kernel comment C(hostfw:NAME)) - rules added by hand, by other
+        tools, or by our modules without a O(hostfw.netfilter.rule#module:name) -
+        except those O(ignore) matches.
+    type: bool
+    default: false
+  ignore:
+    description:
+      - Regular expressions (searched, not anchored) over the chain name, rule
+        comments, jump/goto targets and interface names, as in
+        M(hostfw.netfilter.ruleset). Matching rules are never removed by O(flush)
+        or O(purge); when the chain name matches, nothing in it is removed.
+    type: list
+    elements: str
+    default: []
+  force:
+    description: With O(state=absent), also remove the rules in other chains that jump or go to this chain, in the same transaction.
+    type: bool
+    default: false
+seealso:
+  - module: hostfw.netfilter.rule
+  - module: hostfw.netfilter.ruleset
+"""
+
+EXAMPLES = r"""
+- name: A chain for the web services
+  hostfw.netfilter.chain:
+    name: HOSTFW-WEB
+
+- name: Default-deny forwarding
+  hostfw.netfilter.chain:
+    name: FORWARD
+    policy: DROP
+
+- name: Keep only our named rules in INPUT, and fail2ban's jumps
+  hostfw.netfilter.chain:
+    name: INPUT
+    purge: true
+    ignore: ['^f2b-']
+
+- name: Empty the web chain
+  hostfw.netfilter.chain:
+    name: HOSTFW-WEB
+    flush: true
+
+- name: Delete it, with any rule that still jumps to it
+  hostfw.netfilter.chain:
+    name: HOSTFW-WEB
+    state: absent
+    force: true
+"""
+
+RETURN = r"""
+removed:
+  description: The rules removed (by O(flush), O(purge), deletion, or O(force)), per family, as iptables-save prints them.
+  returned: always
+  type: dict
+  sample: {"ipv4": ["-A INPUT -p tcp -m tcp --dport 23 -j ACCEPT"]}
+commands:
+  description: The restore transaction per family (C(*table) ... C(COMMIT)); empty when nothing changes.
+  returned: always
+  type: dict
+  sample: {"ipv4": ["*filter", "-N HOSTFW-WEB", "COMMIT"]}
+backend:
+  description: The backend used.
+  returned: always
+  type: str
+  sample: restore
+variant:
+  description: The iptables variant of the host, C(nf_tables) or C(legacy).
+  returned: always
+  type: str
+  sample: nf_tables
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hostfw.netfilter.plugins.module_utils import _runner
+from ansible_collections.hostfw.netfilter.plugins.module_utils._model import render_tokens
+from ansible_collections.hostfw.netfilter.plugins.module_utils._placement import (
+    chain_edit,
+    check_chain_name,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import (
+    Ignore,
+    TablePlan,
+    families_of,
+    transition,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._state import Table
+from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        table=dict(type="str", default="filter"),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        policy=dict(type="str", choices=["ACCEPT", "DROP"]),
+        flush=dict(type="bool", default=False),
+        purge=dict(type="bool", default=False),
+        ignore=dict(type="list", elements="str", default=[]),
+        force=dict(type="bool", default=False),
+        protect_connection=dict(type="bool", default=True),
+    )
+    argument_spec.update(_runner.COMMON_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    families = families_of(p["ip_version"])
+    where = "table %s, chain %s" % (p["table"], p["name"])
+    try:
+        check_chain_name(p["table"], p["name"])
+        ignore = Ignore(p["ignore"])
+        if p["state"] == "absent" and (p["policy"] or p["flush"] or p["purge"]):
+            raise RuleError(
+                "%s: key 'state': policy, flush and purge apply to a chain that stays (state: present)"
+                % where
+            )
+    except RuleError as e:
+        module.fail_json(msg=str(e))
+
+    backend = _runner.make_backend(module)
+    info = dict(backend=backend.name, variant=backend.variant)
+    plans, removed = [], {}
+    with backend.lock():
+        current = _runner.read_state(module, backend, families)
+        for fam in families:
+            cur = current[fam].get(p["table"]) or Table.empty(p["table"])
+            try:
+                after, gone = chain_edit(
+                    cur,
+                    p["name"],
+                    p["state"],
+                    policy=p["policy"],
+                    flush=p["flush"],
+                    purge=p["purge"],
+                    ignore=ignore,
+                    force=p["force"],
+                    family=fam,
+                )
+            except RuleError as e:
+                module.fail_json(msg=str(e), **info)
+            plans.append(TablePlan(fam, cur, after, transition(cur, after), []))
+            if gone:
+                removed[fam] = ["-A %s %s" % (c, render_tokens(r.tokens)) for c, r in gone]
+        if p["protect_connection"]:
+            _runner.guard_connection(module, plans)
+        if not module.check_mode:
+            _runner.apply_plans(module, backend, plans, families)
+    result = dict(
+        changed=any(pl.changed for pl in plans),
+        removed=removed,
+        commands=_runner.commands_of(plans),
+        **info,
+    )
+    if module._diff:
+        result["diff"] = _runner.diff_of(plans)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
