@@ -101,8 +101,11 @@ class RestoreBackend:
         # iptables-restore -w takes the xtables lock for its own transaction
         yield
 
-    def read(self, family):
-        rc, out, err = self.run([_tool(self.which, family, self.variant, "save")])
+    def read(self, family, counters=False):
+        argv = [_tool(self.which, family, self.variant, "save")]
+        if counters:
+            argv.append("-c")
+        rc, out, err = self.run(argv)
         if rc != 0:
             raise BackendError("%s-save failed: %s" % (_BASE[family], err.strip()))
         return out
@@ -178,8 +181,8 @@ class IptcBackend:
         finally:
             os.close(fd)
 
-    def read(self, family):
-        return RestoreBackend(self.run, self.which, "legacy").read(family)
+    def read(self, family, counters=False):
+        return RestoreBackend(self.run, self.which, "legacy").read(family, counters)
 
     def foreign_rules(self, family):
         return RestoreBackend(self.run, self.which, "legacy").foreign_rules(family)

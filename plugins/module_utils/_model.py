@@ -67,6 +67,7 @@ RULE_KEYS = (
     "ip_version",
     "match",
     "raw",
+    "counters",  # read-only: rules_info reports them; ignored on input
 )
 _RULE_KEYSET = frozenset(RULE_KEYS)
 # match modules a migrated ansible.builtin.iptables task may name in `match`;

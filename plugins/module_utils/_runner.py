@@ -199,3 +199,17 @@ def plan_result(plans, families, want_diff):
             if p.changed
         ]
     return result, warnings
+
+
+def diff_of(plans):
+    """Diff-mode output: an iptables-save style before/after per changed table."""
+    return [
+        dict(
+            before_header="%s %s" % (p.family, p.before.name),
+            after_header="%s %s" % (p.family, p.after.name),
+            before=render_table(p.before),
+            after=render_table(p.after),
+        )
+        for p in plans
+        if p.changed
+    ]
