@@ -129,6 +129,8 @@ def place(
             raise RuleError(
                 "%s: key '%s': a rule cannot be placed relative to itself" % (label, key)
             )
+    if before is not None and before == after:
+        raise RuleError("%s: keys 'before'/'after': both name %r" % (label, before))
     idx, found = _identity(rules, group, name, rename_from)
     members = set(idx)
     others = [r for i, r in enumerate(rules) if i not in members]
@@ -139,8 +141,8 @@ def place(
     hi = _anchor(others, before, "before", notes, label)
     if lo is not None and hi is not None and lo > hi:
         raise RuleError(
-            "%s: keys 'before'/'after': rule %r comes before rule %r in the chain, so no place "
-            "is after the one and before the other" % (label, before, after)
+            "%s: keys 'before'/'after': the rule must come after %r and before %r, but %r is "
+            "before %r in the chain" % (label, after, before, before, after)
         )
     moved = False
     if isinstance(position, int):
