@@ -111,7 +111,15 @@ def _anchor(others, name, which, notes, label):
 
 
 def place(
-    rules, group, name, position="append", before=None, after=None, rename_from=None, label=""
+    rules,
+    group,
+    name,
+    position="append",
+    before=None,
+    after=None,
+    rename_from=None,
+    label="",
+    hold=False,
 ):
     """Put `group` into chain list `rules`.
 
@@ -119,7 +127,8 @@ def place(
     `before` and `after` are constraints that also move an existing rule that
     breaks them. A named rule that exists is replaced in place (its options may
     have changed); when `group` is empty (the rule does not apply to this
-    family) the rule's copies are removed."""
+    family) the rule's copies are removed. `hold` makes a number say only where
+    a missing rule goes (ansible.builtin.iptables' rule_num)."""
     if isinstance(position, int) and (before or after):
         raise RuleError(
             "%s: key 'position': a rule number cannot be combined with before/after" % label
@@ -156,7 +165,7 @@ def place(
     if idx:
         cur = idx[0]  # members are removed, so this is also its slot among `others`
         ok = True
-        if isinstance(position, int):
+        if isinstance(position, int) and not hold:
             ok = cur == want
         if hi is not None:
             ok = ok and cur <= hi

@@ -75,6 +75,19 @@ options:
         named there does not exist.
     type: raw
     default: append
+  action:
+    description:
+      - Accepted so that an M(ansible.builtin.iptables) task moves here unchanged -
+        C(insert) means O(position=prepend) (or O(rule_num)), C(append) the default.
+      - Not with O(position) set to anything but C(append).
+    type: str
+    choices: [append, insert]
+  rule_num:
+    description:
+      - With O(action=insert), where a missing rule is inserted, as in
+        M(ansible.builtin.iptables) - an existing rule is not moved. Use
+        O(position) for a number that is a constraint.
+    type: raw
   before:
     description: Name of another rule in the chain that this rule must come before. Skipped with a warning while that rule does not exist.
     type: str
@@ -316,6 +329,8 @@ def argument_spec():
         chain=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         position=dict(type="raw", default="append"),
+        action=dict(type="str", choices=["append", "insert"]),
+        rule_num=dict(type="raw"),
         before=dict(type="str"),
         after=dict(type="str"),
         rename_from=dict(type="str"),
@@ -326,6 +341,22 @@ def argument_spec():
     return spec
 
 
+def legacy_position(p, position):
+    """action/rule_num of ansible.builtin.iptables -> our position."""
+    if position != "append":
+        raise RuleError("key 'action': not together with position (use one of them)")
+    if p["rule_num"] is not None:
+        if p["action"] != "insert":
+            raise RuleError("key 'rule_num': needs action: insert, as in ansible.builtin.iptables")
+        number = p["rule_num"]
+        if isinstance(number, str) and number.strip().isdigit():
+            number = int(number)
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise RuleError("key 'rule_num': must be a rule number from 1, got %r" % (number,))
+        return number
+    return "prepend" if p["action"] == "insert" else "append"
+
+
 def compile_task(p, families):
     """Validate the task before the host is read: -> (label, {family: [Rule]}, position)."""
     table, chain = p["table"], p["chain"]
@@ -334,6 +365,8 @@ def compile_task(p, families):
     check_chain_name(table, chain)
     try:
         position = parse_position(p["position"])
+        if p["action"] is not None or p["rule_num"] is not None:
+            position = legacy_position(p, position)
     except RuleError as e:
         raise RuleError("%s: %s" % (label, e)) from e
     for key in ("before", "after", "rename_from"):
@@ -383,6 +416,7 @@ def plan_family(module, fam, current, groups, label, position):
             p["after"],
             p["rename_from"],
             label,
+            hold=p["rule_num"] is not None,
         )
         ch.rules = placement.rules
         for r in group:

@@ -343,3 +343,11 @@ def test_placement_meets_its_constraint_and_is_a_fixed_point(case):
         assert order == now  # a rule that meets its constraint stays
     again = PL.place(got.rules, rule(name), name, position, **how)
     assert names(again.rules) == order and not again.moved
+
+
+def test_hold_number_places_a_missing_rule_but_never_moves_one():
+    """action: insert + rule_num, as ansible.builtin.iptables does it."""
+    got = PL.place(chain("a", "b"), rule("x"), "x", 2, hold=True)
+    assert names(got.rules) == ["a", "x", "b"]
+    got = PL.place(chain("x", "a", "b"), rule("x"), "x", 2, hold=True)
+    assert names(got.rules) == ["x", "a", "b"] and not got.moved
