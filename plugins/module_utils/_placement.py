@@ -66,7 +66,8 @@ def _identity(rules, group, name, rename_from):
     """Indexes of the rules that are this rule now, and how they were found."""
     if name is None:
         wanted = {r.tokens for r in group}
-        return [i for i, r in enumerate(rules) if r.tokens in wanted], "match"
+        found = [i for i, r in enumerate(rules) if r.tokens in wanted]
+        return found, ("match" if found else None)
     found = named(rules, name)
     if found:
         return found, "name"

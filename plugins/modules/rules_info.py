@@ -74,7 +74,7 @@ EXAMPLES = r"""
 
 - name: Ports accepted in INPUT
   ansible.builtin.debug:
-    msg: "{{ fw.config | hostfw.netfilter.query(\"[?table=='filter'].chains[][?name=='INPUT'][].rules[].destination_port\") }}"
+    msg: "{{ fw.config | hostfw.netfilter.query(\"[?table=='filter'][].chains[?name=='INPUT'][].rules[].destination_port\") }}"
 """
 
 RETURN = r"""

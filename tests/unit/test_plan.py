@@ -180,7 +180,9 @@ def test_replaced_keeps_ignored_rules_in_place(current, want):
     )
     p = plan1(cur, [{"name": "INPUT", "rules": [R_A, R_B]}], "replaced", ignore=["^HOSTFW-"])
     assert lines_of(p.after, "INPUT") == [M.render_tokens(tuple(M.tokenize(text[k]))) for k in want]
-    again = plan1(p.after, [{"name": "INPUT", "rules": [R_A, R_B]}], "replaced", ignore=["^HOSTFW-"])
+    again = plan1(
+        p.after, [{"name": "INPUT", "rules": [R_A, R_B]}], "replaced", ignore=["^HOSTFW-"]
+    )
     assert again.lines == []
 
 
