@@ -27,7 +27,6 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._values import (
     port,
     proto_token,
     protocol,
-    rule_label,
     split_neg,
     tcp_flag_set,
     whole_number,
@@ -158,6 +157,10 @@ def render_tokens(tokens):
 
 def tokenize(line):
     """Split one saved rule line into words, undoing iptables-save's quoting."""
+    if '"' not in line:  # nothing quoted: plain words (most saved rules)
+        return line.split()
+    if "\\" not in line:  # quoted, but nothing escaped
+        return [quoted or bare for quoted, bare in _TOKEN_RE.findall(line)]
     out = []
     for quoted, bare in _TOKEN_RE.findall(line):
         if bare:
@@ -226,7 +229,7 @@ def parse_rule(data, families, ctx):
     inferred = set(V.FAMILIES)
 
     if "raw" in d:
-        others = [k for k in d if k not in ("raw", "ip_version", "table", "chain")]
+        others = [k for k in d if k not in ("raw", "ip_version", "table", "chain", "counters")]
         if others:
             ctx.fail("raw", "cannot be combined with '%s'" % sorted(others)[0])
         raw = clean_text(ctx, "raw", d["raw"])
@@ -554,6 +557,8 @@ def tokens_for(p, family, src, dst, name):
 
 def _raw_rule(tokens):
     out = list(tokens)
+    if "-p" not in out:
+        return tuple(out)
     for i in range(len(out) - 1):
         if out[i] == "-p":
             out[i + 1] = normalise_proto_word(out[i + 1])
@@ -561,19 +566,27 @@ def _raw_rule(tokens):
 
 
 def rule_from_tokens(tokens):
-    """Build a Rule from canonical tokens, reading its comment and target."""
+    """Build a Rule from canonical tokens, reading its comment and target (the
+    last --comment and the last -j/-g, as iptables itself keeps)."""
     comment = target = None
     goto = False
-    n = len(tokens)
-    for i in range(n - 1):
+    last = len(tokens) - 2
+    if "--comment" in tokens:
+        for i in range(last, -1, -1):
+            if tokens[i] == "--comment":
+                comment = tokens[i + 1]
+                break
+    for i in range(last, -1, -1):
         t = tokens[i]
-        if t == "--comment":
-            comment = tokens[i + 1]
-        elif t in ("-j", "-g", "--jump", "--goto"):
+        if t in _TARGET_FLAGS:
             target = tokens[i + 1]
             goto = t in ("-g", "--goto")
+            break
     name, _text = split_comment(comment)
     return Rule(tokens, name, comment, target, goto)
+
+
+_TARGET_FLAGS = frozenset(("-j", "-g", "--jump", "--goto"))
 
 
 def compile_rule(data, families, table, chain, index):
@@ -582,7 +595,7 @@ def compile_rule(data, families, table, chain, index):
     A list of sources or destinations expands to one kernel rule per address
     (pairs of different families are skipped); a named rule that expands to
     several kernel rules gets the suffix '#1', '#2'... on its name."""
-    ctx = Ctx(table, chain, rule_label(data, index))
+    ctx = Ctx(table, chain, None, data, index)
     p = parse_rule(data, families, ctx)
     if p is None or not p.families:
         return []

@@ -174,18 +174,31 @@ def apply_plans(module, backend, plans, families):
         done.append((fam, mine))
 
 
-def plan_result(plans, families, want_diff):
-    """changed, commands, before, after and diff of a list of TablePlan."""
+def plan_result(plans, families, want_diff, before_after="full", commands=None):
+    """changed, commands, before, after and diff of a list of TablePlan.
+
+    before_after: 'full' (every rule), 'summary' (chains with rule_count) or
+    'auto' (full up to LARGE_RESULT kernel rules on each side)."""
     changed = any(p.changed for p in plans)
     before = {f: {} for f in families}
     after = {f: {} for f in families}
     for p in plans:
         before[p.family][p.before.name] = p.before
         after[p.family][p.after.name] = p.after
-    result = dict(changed=changed, commands=commands_of(plans))
-    result["before"] = tables_to_config(before, verify=False)
+    if commands is None:
+        commands = commands_of(plans)
+    result = dict(changed=changed, commands=commands)
+    if before_after == "auto":
+        largest = max(
+            [sum(len(c.rules) for c in p.before.chains.values()) for p in plans]
+            + [sum(len(c.rules) for c in p.after.chains.values()) for p in plans]
+            + [0]
+        )
+        before_after = "full" if largest <= LARGE_RESULT else "summary"
+    shape = tables_to_config if before_after == "full" else summarise_tables
+    result["before"] = shape(before, verify=False)
     if changed:  # as in the netcommon resource modules: `after` only when changed
-        result["after"] = tables_to_config(after, verify=False)
+        result["after"] = shape(after, verify=False)
     warnings = [w for p in plans for w in p.warnings]
     if want_diff:
         result["diff"] = [
@@ -199,6 +212,27 @@ def plan_result(plans, families, want_diff):
             if p.changed
         ]
     return result, warnings
+
+
+LARGE_RESULT = 1000
+
+
+def summarise_tables(states, verify=False):
+    """{family: {table: Table}} -> the config list shape with each chain's
+    rule_count instead of its rules (for large before/after)."""
+    del verify  # same signature as tables_to_config
+    out = []
+    for fam in sorted(states):
+        for tname, table in states[fam].items():
+            chains = []
+            for ch in table.chains.values():
+                entry = {"name": ch.name}
+                if ch.policy is not None:
+                    entry["policy"] = ch.policy
+                entry["rule_count"] = len(ch.rules)
+                chains.append(entry)
+            out.append({"table": tname, "ip_version": fam, "chains": chains})
+    return out
 
 
 def diff_of(plans):

@@ -79,9 +79,10 @@ def parse_save(text):
             if len(words) < 2 or words[0] != "-A":
                 raise ValueError("unexpected line in save output: %r" % line)
             rest = words[2:]
-            for i in range(len(rest) - 1):
-                if rest[i] == "-p":
-                    rest[i + 1] = normalise_proto_word(rest[i + 1])
+            if "-p" in rest:
+                for i in range(len(rest) - 1):
+                    if rest[i] == "-p":
+                        rest[i + 1] = normalise_proto_word(rest[i + 1])
             rule = rule_from_tokens(tuple(rest))
             if counters:
                 p, _sep, b = counters.strip("[]").partition(":")

@@ -28,12 +28,20 @@ class RuleError(ValueError):
 class Ctx:
     """Where a rule sits, for error messages and chain-dependent checks."""
 
-    __slots__ = ("table", "chain", "label")
+    __slots__ = ("table", "chain", "_label", "_data", "_index")
 
-    def __init__(self, table, chain, label):
+    def __init__(self, table, chain, label, data=None, index=None):
         self.table = table
         self.chain = chain
-        self.label = label
+        self._label = label  # or None: rule_label(data, index), made only when needed
+        self._data = data
+        self._index = index
+
+    @property
+    def label(self):
+        if self._label is None:
+            self._label = rule_label(self._data, self._index)
+        return self._label
 
     def fail(self, key, msg):
         where = "table %s, chain %s, %s" % (self.table, self.chain, self.label)

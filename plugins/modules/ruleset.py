@@ -74,8 +74,42 @@ options:
       - Rules are validated by the module rather than by nested argument specs,
         so 10,000 rules cost milliseconds. A bad key or value fails the task with
         a message naming the table, chain, rule and key, before the host is read.
+      - Mutually exclusive with O(src). For thousands of rules O(src) is faster,
+        because Ansible templates an inline O(config) value element by element
+        (about 0.7 s per 10,000 rules with ansible-core 2.19); the collection's
+        C(docs/performance.md) has the figures.
     type: list
     elements: dict
+  src:
+    description:
+      - A YAML or JSON file on the controller that holds the O(config) list (or a
+        mapping whose only key is C(config)). It is read by the action plugin on
+        the controller, without templating, and validated by the module exactly
+        like O(config).
+      - A relative path is looked up like the O(ansible.builtin.copy#module:src) of
+        other file-taking actions - the role's C(files/) directory, then the
+        playbook's directory.
+      - Large configurations (from O(src) or an inline O(config), above 64 KiB of
+        JSON) reach the host as a JSON file in Ansible's remote temporary directory
+        rather than inside the module arguments, which are slow to pass to a
+        pipelined module. The module reads O(src) as that JSON file.
+      - Mutually exclusive with O(config).
+    type: path
+    version_added: 0.2.0
+  before_after:
+    description:
+      - How much of the touched tables RV(before) and RV(after) carry.
+      - C(full) lists every rule.
+      - C(summary) lists the tables and chains with C(policy) and C(rule_count)
+        instead of C(rules) (not valid as O(config), so it cannot be fed back by
+        mistake). Returning 10,000 rule mappings costs the controller about a
+        second; RV(commands) and the diff (C(--diff)) still show every change.
+      - C(auto) is C(full) while both sides hold at most 1,000 kernel rules, and
+        C(summary) above that.
+    type: str
+    default: auto
+    choices: [auto, full, summary]
+    version_added: 0.2.0
   state:
     description:
       - C(merged) creates the listed chains and adds the listed rules that are
@@ -214,12 +248,17 @@ EXAMPLES = r"""
 
 RETURN = r"""
 before:
-  description: The touched tables before the task, in the O(config) format.
+  description:
+    - The touched tables before the task, in the O(config) format.
+    - With O(before_after=summary) (or C(auto) above 1,000 rules) each chain has
+      C(rule_count) instead of C(rules).
   returned: when O(state) is merged, replaced, overridden or deleted
   type: list
   elements: dict
 after:
-  description: The touched tables after the task (or as planned in check mode).
+  description:
+    - The touched tables after the task (or as planned in check mode).
+    - Summarised like RV(before).
   returned: when changed
   type: list
   elements: dict
@@ -254,11 +293,16 @@ variant:
   type: str
   sample: nf_tables
 timings:
-  description: Seconds spent in each phase of the module (validate, read, plan, apply, result).
+  description:
+    - Seconds spent in each phase of the module - C(validate) (reading O(src) and
+      compiling O(config)), C(read) (C(iptables-save) and parsing it), C(plan),
+      C(render) (the restore text), C(apply) and C(result).
   returned: when O(state) is merged, replaced, overridden or deleted
   type: dict
-  sample: {"validate": 0.012, "read": 0.02, "plan": 0.003, "apply": 0.03, "result": 0.004}
+  sample: {"validate": 0.012, "read": 0.02, "plan": 0.003, "render": 0.001, "apply": 0.03, "result": 0.004}
 """
+
+import json
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -284,9 +328,23 @@ def _parsed(text, ip_version):
     return tables_to_config({ip_version: parse_save(text)})
 
 
+def _read_src(module, path):
+    """The config list from the JSON file the action plugin put on the host."""
+    try:
+        with open(path, "rb") as f:
+            config = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError) as e:
+        module.fail_json(msg="src: cannot read %s as JSON: %s" % (path, e))
+    if not isinstance(config, list):
+        module.fail_json(msg="src: %s must hold a list of tables" % path)
+    return config
+
+
 def main():
     argument_spec = dict(
         config=dict(type="list", elements="dict"),
+        src=dict(type="path"),
+        before_after=dict(type="str", default="auto", choices=["auto", "full", "summary"]),
         state=dict(
             type="str",
             default="merged",
@@ -308,11 +366,12 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
+        mutually_exclusive=[("config", "src")],
         required_if=[
-            ("state", "merged", ("config",)),
-            ("state", "replaced", ("config",)),
-            ("state", "overridden", ("config",)),
-            ("state", "rendered", ("config",)),
+            ("state", "merged", ("config", "src"), True),
+            ("state", "replaced", ("config", "src"), True),
+            ("state", "overridden", ("config", "src"), True),
+            ("state", "rendered", ("config", "src"), True),
             ("state", "parsed", ("running_config",)),
         ],
     )
@@ -326,8 +385,11 @@ def main():
             module.exit_json(changed=False, parsed=_parsed(p["running_config"], p["ip_version"]))
         except (ValueError, IndexError) as e:
             module.fail_json(msg="running_config: cannot parse: %s" % e)
+    config = p["config"]
+    if p["src"] is not None:
+        config = _read_src(module, p["src"])
     try:
-        desired = compile_config(p["config"] or [], families)
+        desired = compile_config(config or [], families)
         ignore = Ignore(p["ignore"])
     except RuleError as e:
         module.fail_json(msg=str(e))
@@ -349,10 +411,14 @@ def main():
         if p["protect_connection"]:
             _runner.guard_connection(module, plans)
         clock.lap("plan")
+        commands = _runner.commands_of(plans)
+        clock.lap("render")
         if not module.check_mode:
             _runner.apply_plans(module, backend, plans, families)
         clock.lap("apply")
-    result, warnings = _runner.plan_result(plans, families, module._diff)
+    result, warnings = _runner.plan_result(
+        plans, families, module._diff, p["before_after"], commands
+    )
     clock.lap("result")
     for w in warnings:
         module.warn(w)
