@@ -30,8 +30,8 @@ lab-images:
 	@scripts/lab-images.sh
 
 lint: collection-link
-	ruff check plugins tests scripts
-	ruff format --check plugins tests scripts
+	ruff check plugins tests scripts extensions
+	ruff format --check plugins tests scripts extensions
 	yamllint -s .
 	ansible-lint --nocolor
 
@@ -51,7 +51,7 @@ bench: collection-link
 	$(VENV)/bin/python tests/perf/bench.py
 
 bench-quick: collection-link
-	$(VENV)/bin/python tests/perf/bench.py --quick
+	$(VENV)/bin/python tests/perf/bench.py --quick --out tests/perf/output/quick
 
 test: setup
 	$(MAKE) lint
