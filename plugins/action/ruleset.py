@@ -69,6 +69,7 @@ class ActionModule(ActionBase):
         result = super().run(task_vars=task_vars)
         args = dict(self._task.args)
         src = args.pop("src", None)
+        text = None
         if src is not None:
             if args.get("config") is not None:
                 raise AnsibleActionFail("parameters are mutually exclusive: config|src")
@@ -76,10 +77,14 @@ class ActionModule(ActionBase):
                 path = self._find_needle("files", src)
             except Exception as e:  # AnsibleFileNotFound, with the places searched
                 raise AnsibleActionFail("src: %s" % e) from e
-            args["config"] = load_config_file(path)
+            config = load_config_file(path)
+            # plain JSON types: the C encoder is several times faster than Ansible's
+            text = json.dumps(config, separators=(",", ":"))
+            args["config"] = config
         config = args.get("config")
         if config is not None and not isinstance(config, str):
-            text = json.dumps(config, cls=_ENCODER, separators=(",", ":"))
+            if text is None:
+                text = json.dumps(config, cls=_ENCODER, separators=(",", ":"))
             if len(text) > FILE_THRESHOLD:
                 if self._connection._shell.tmpdir is None:
                     self._make_tmp_path()

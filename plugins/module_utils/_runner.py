@@ -81,12 +81,12 @@ def make_backend(module):
         module.fail_json(msg=str(e))
 
 
-def read_state(module, backend, families):
-    """{family: {table: Table}} from one save per family."""
-    current = {}
+def read_texts(module, backend, families):
+    """{family: iptables-save text}, one save per family."""
+    texts = {}
     for fam in families:
         try:
-            current[fam] = parse_save(backend.read(fam))
+            texts[fam] = backend.read(fam)
         except BackendError as e:
             module.fail_json(msg=str(e))
         if backend.foreign_rules(fam):
@@ -95,7 +95,13 @@ def read_state(module, backend, families):
                 "enforces both sets, and this task manages only the %s ones"
                 % (fam, backend.variant)
             )
-    return current
+    return texts
+
+
+def read_state(module, backend, families):
+    """{family: {table: Table}} from one save per family."""
+    texts = read_texts(module, backend, families)
+    return {fam: parse_save(texts[fam]) for fam in families}
 
 
 def guard_connection(module, plans):

@@ -306,7 +306,7 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _runner
+from ansible_collections.hostfw.netfilter.plugins.module_utils import _memo, _runner
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import (
     Ignore,
     compile_config,
@@ -329,15 +329,52 @@ def _parsed(text, ip_version):
 
 
 def _read_src(module, path):
-    """The config list from the JSON file the action plugin put on the host."""
+    """The bytes of the JSON file the action plugin put on the host."""
     try:
         with open(path, "rb") as f:
-            config = json.loads(f.read().decode("utf-8"))
-    except (OSError, ValueError) as e:
+            return f.read()
+    except OSError as e:
+        module.fail_json(msg="src: cannot read %s: %s" % (path, e))
+
+
+def _load_src(module, path, data):
+    try:
+        config = json.loads(data.decode("utf-8"))
+    except ValueError as e:
         module.fail_json(msg="src: cannot read %s as JSON: %s" % (path, e))
     if not isinstance(config, list):
         module.fail_json(msg="src: %s must hold a list of tables" % path)
     return config
+
+
+def _memo_key(module, backend, families, config_bytes):
+    p = module.params
+    parts = dict(
+        state=p["state"],
+        families=list(families),
+        ignore=p["ignore"],
+        before_after=p["before_after"],
+        backend=backend.name,
+        variant=backend.variant,
+    )
+    return _memo.task_digest(parts, config_bytes)
+
+
+def _remember(memo, key, texts, current, plans, result, warnings, applied):
+    """After a full run: a no-op is remembered against the tables it read; an
+    applied change against the tables it left (as the kernel will print them),
+    with the answer the next, unchanged run would give."""
+    if not result["changed"]:
+        digests = {fam: _memo.save_digest(text) for fam, text in texts.items()}
+        memo.store(key, digests, dict(result=result, warnings=warnings))
+    elif applied:
+        digests = {}
+        for fam, tables in current.items():
+            after = dict(tables)
+            after.update((pl.after.name, pl.after) for pl in plans if pl.family == fam)
+            digests[fam] = _memo.tables_digest(after)
+        noop = dict(changed=False, commands={}, before=result["after"])
+        memo.store(key, digests, dict(result=noop, warnings=warnings))
 
 
 def main():
@@ -385,25 +422,43 @@ def main():
             module.exit_json(changed=False, parsed=_parsed(p["running_config"], p["ip_version"]))
         except (ValueError, IndexError) as e:
             module.fail_json(msg="running_config: cannot parse: %s" % e)
-    config = p["config"]
-    if p["src"] is not None:
-        config = _read_src(module, p["src"])
-    try:
-        desired = compile_config(config or [], families)
-        ignore = Ignore(p["ignore"])
-    except RuleError as e:
-        module.fail_json(msg=str(e))
-    clock.lap("validate")
-    if state == "rendered":
-        module.exit_json(changed=False, rendered=render_config(desired))
+    src_bytes = _read_src(module, p["src"]) if p["src"] is not None else None
+    if state in ("rendered", "gathered"):
+        config = _load_src(module, p["src"], src_bytes) if src_bytes is not None else p["config"]
+        desired = _compile(module, config, families)
+        clock.lap("validate")
+        if state == "rendered":
+            module.exit_json(changed=False, rendered=render_config(desired))
 
     backend = _runner.make_backend(module)
     info = dict(backend=backend.name, variant=backend.variant)
+    memo = _memo.Memo() if state != "gathered" else None
     with backend.lock():
-        current = _runner.read_state(module, backend, families)
+        texts = _runner.read_texts(module, backend, families)
         clock.lap("read")
+        if memo is not None:
+            if src_bytes is None:
+                src_bytes = json.dumps(p["config"], sort_keys=True, separators=(",", ":"))
+                src_bytes = src_bytes.encode("utf-8")
+            key = _memo_key(module, backend, families, src_bytes)
+            digests = {fam: _memo.save_digest(text) for fam, text in texts.items()}
+            hit = memo.lookup(key, digests)
+            if hit is not None:
+                clock.lap("memo")
+                for w in hit.get("warnings") or ():
+                    module.warn(w)
+                result = dict(hit["result"], memo="hit", timings=clock.laps, **info)
+                if module._diff:
+                    result["diff"] = []
+                module.exit_json(invocation=_runner.invocation(p), **result)
+            config = _load_src(module, p["src"], src_bytes) if p["src"] is not None else p["config"]
+            desired = _compile(module, config, families)
+            clock.lap("validate")
+        current = {fam: parse_save(texts[fam]) for fam in families}
+        clock.lap("parse")
         if state == "gathered":
             module.exit_json(changed=False, gathered=tables_to_config(current), **info)
+        ignore = _ignore(module)
         try:
             plans = plan(current, desired, state, ignore, families)
         except RuleError as e:
@@ -420,10 +475,26 @@ def main():
         plans, families, module._diff, p["before_after"], commands
     )
     clock.lap("result")
+    _remember(memo, key, texts, current, plans, result, warnings, not module.check_mode)
+    clock.lap("memo")
     for w in warnings:
         module.warn(w)
-    result.update(info, timings=clock.laps, invocation=_runner.invocation(p))
+    result.update(info, memo="miss", timings=clock.laps, invocation=_runner.invocation(p))
     module.exit_json(**result)
+
+
+def _compile(module, config, families):
+    try:
+        return compile_config(config or [], families)
+    except RuleError as e:
+        module.fail_json(msg=str(e))
+
+
+def _ignore(module):
+    try:
+        return Ignore(module.params["ignore"])
+    except RuleError as e:
+        module.fail_json(msg=str(e))
 
 
 if __name__ == "__main__":

@@ -405,8 +405,12 @@ def run_playbook(
     diff: bool = False,
     extra_vars: Mapping[str, Any] | None = None,
     timeout: float = 300,
+    memo: bool = False,
 ) -> list[dict]:
     """Run ``tasks`` with ansible-playbook inside ``ns`` (local connection).
+
+    ``memo``: let hostfw.netfilter.ruleset remember no-op runs (in the namespace's
+    work directory). Off by default, so that every run exercises the planner.
 
     Returns one dict per task result, in order, as the module returned it (plus
     ``failed``/``skipped``, ``_task``, ``_action``). A failed task is a result with
@@ -429,6 +433,7 @@ def run_playbook(
     results_file = rundir / "results.jsonl"
     env = {k: v for k, v in ns.env.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_CONFIG=str(cfg), HFW_RESULTS_FILE=str(results_file))
+    env["HOSTFW_NETFILTER_CACHE_DIR"] = str(ns.workdir / "memo") if memo else ""
     argv = [_ansible_playbook(), "-i", "localhost,", "-c", "local", str(playbook)]
     argv += ["--check"] * check + ["--diff"] * diff
     if extra_vars:

@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostfw.netfilter contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The no-op memo of hostfw.netfilter.ruleset.
+
+Most runs of a fleet change nothing. Planning is a pure function of the task
+(config, state, ignore, families, variant, the collection's code) and the
+host's tables, so when both are exactly what an earlier run saw (or left
+behind), the earlier outcome - nothing to change - still holds, and the module
+can answer after one iptables-save per family without validating thousands of
+rules again.
+
+An entry is keyed by a digest of the task and holds a digest of each family's
+tables. The tables' digest ignores what does not change the rules: the save's
+comment lines, chain counters, and the order in which chains are listed. A
+wrong guess can only cost speed: any difference in the tables or the task means
+a miss and the full path. Entries live in /var/cache/hostfw-netfilter (one small
+file per task); HOSTFW_NETFILTER_CACHE_DIR overrides the place, and an empty
+value turns the memo off."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import inspect
+import json
+import os
+import tempfile
+
+from ansible_collections.hostfw.netfilter.plugins.module_utils import (
+    _model,
+    _plan,
+    _state,
+    _values,
+    _vocab,
+)
+
+FORMAT = 1
+DEFAULT_DIR = "/var/cache/hostfw-netfilter"
+_CODE = []
+
+
+def code_digest():
+    """Digest of the code that decides a plan: a new collection version never
+    trusts an entry written by another."""
+    if not _CODE:
+        h = hashlib.sha256(b"%d" % FORMAT)
+        for mod in (_vocab, _values, _model, _state, _plan):
+            try:
+                h.update(inspect.getsource(mod).encode("utf-8"))
+            except (OSError, TypeError):  # no source available: never reuse entries
+                h.update(os.urandom(16))
+        _CODE.append(h.hexdigest())
+    return _CODE[0]
+
+
+def task_digest(parts, config_bytes):
+    """Digest of everything in the task that decides the plan."""
+    h = hashlib.sha256(code_digest().encode("ascii"))
+    h.update(json.dumps(parts, sort_keys=True).encode("utf-8"))
+    h.update(b"\0")
+    h.update(config_bytes)
+    return h.hexdigest()
+
+
+def save_digest(text):
+    """Digest of one family's iptables-save text, ignoring comment lines, chain
+    counters and the order of chain declarations and of the chains' rule blocks
+    (rule order within a chain counts)."""
+    tables = []
+    name = None
+    decls, blocks = [], {}
+    for line in text.splitlines():
+        if not line or line[0] == "#":
+            continue
+        c = line[0]
+        if c == "-":
+            blocks.setdefault(line.split(" ", 2)[1], []).append(line)
+        elif c == ":":
+            decls.append(" ".join(line[1:].split()[:2]))
+        elif c == "*":
+            name, decls, blocks = line, [], {}
+        elif line == "COMMIT" and name is not None:
+            body = [name] + sorted(decls)
+            for chain in sorted(blocks):
+                body.extend(blocks[chain])
+            tables.append("\n".join(body))
+            name = None
+    tables.sort()
+    return hashlib.sha256("\n\n".join(tables).encode("utf-8")).hexdigest()
+
+
+def tables_digest(tables):
+    """save_digest of the text the kernel would print for {name: Table}."""
+    return save_digest("".join(_state.render_table(t) for t in tables.values()))
+
+
+class Memo:
+    """One file per task digest: {"tables": {family: digest}, "result": {...}}."""
+
+    def __init__(self, directory=None):
+        if directory is None:
+            directory = os.environ.get("HOSTFW_NETFILTER_CACHE_DIR", DEFAULT_DIR)
+        self.directory = directory or None
+
+    def _path(self, key):
+        return os.path.join(self.directory, "ruleset-%s.json" % key)
+
+    def lookup(self, key, digests):
+        if not self.directory:
+            return None
+        try:
+            with open(self._path(key)) as f:
+                entry = json.load(f)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(entry, dict) or entry.get("tables") != digests:
+            return None
+        return entry.get("result")
+
+    def store(self, key, digests, result):
+        """Best effort: a memo that cannot be written is only a slower next run."""
+        if not self.directory:
+            return
+        tmp = None
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".ruleset-")
+            with os.fdopen(fd, "w") as f:
+                json.dump({"tables": digests, "result": result}, f)
+            os.rename(tmp, self._path(key))
+        except (OSError, TypeError, ValueError):
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
