@@ -95,7 +95,6 @@ options:
         pipelined module. The module reads O(src) as that JSON file.
       - Mutually exclusive with O(config).
     type: path
-    version_added: 0.2.0
   before_after:
     description:
       - How much of the touched tables RV(before) and RV(after) carry.
@@ -109,7 +108,6 @@ options:
     type: str
     default: auto
     choices: [auto, full, summary]
-    version_added: 0.2.0
   state:
     description:
       - C(merged) creates the listed chains and adds the listed rules that are
@@ -176,6 +174,17 @@ requirements:
   - python-iptables on the managed host for O(backend=python_iptables)
 notes:
   - Module code runs with Python 3.9 or later on the managed host.
+  - Most runs change nothing, so the module remembers them. After a run that
+    changed nothing, or that applied a change, it stores (in
+    C(/var/cache/hostfw-netfilter) on the host) a digest of the task - config,
+    state, ignore, families, backend, variant and the collection's code - with a
+    digest of the tables as the kernel prints them. The next run of the same task
+    on the same tables answers from it after one C(iptables-save) per family,
+    without validating and planning again (RV(memo) says C(hit)). Any difference
+    in the tables or the task is a miss and the full planner decides, so the
+    memo can only make a run faster. Set the environment variable
+    C(HOSTFW_NETFILTER_CACHE_DIR) to another directory, or to an empty value to
+    turn the memo off.
 seealso:
   - module: ansible.builtin.iptables
 """
@@ -292,6 +301,11 @@ variant:
   returned: when the host was read
   type: str
   sample: nf_tables
+memo:
+  description: C(hit) when the answer came from the no-op memo (see the notes), C(miss) otherwise.
+  returned: when O(state) is merged, replaced, overridden or deleted
+  type: str
+  sample: hit
 timings:
   description:
     - Seconds spent in each phase of the module - C(validate) (reading O(src) and
