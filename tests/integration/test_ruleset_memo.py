@@ -48,7 +48,9 @@ def shell(name, script):
 
 @pytest.mark.parametrize(("variant", "backend"), COMBOS)
 def test_memo_hits_only_on_the_same_task_and_tables(netns, run_playbook, variant, backend):
-    t = lambda name, cfg=CONFIG, **kw: task("replaced", cfg, name=name, backend=backend, **kw)  # noqa: E731
+    def t(name, cfg=None, **kw):
+        return task("replaced", cfg or CONFIG, name=name, backend=backend, **kw)
+
     tasks = [
         t("first"),
         t("again"),
