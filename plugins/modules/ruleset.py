@@ -27,6 +27,9 @@ description:
     comment, prefixed with C(hostfw:); rules without that prefix are not ours.
 author:
   - hostfw.netfilter developers (@hostfw)
+extends_documentation_fragment:
+  - hostfw.netfilter.common
+  - hostfw.netfilter.common.PROTECT
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -127,11 +130,6 @@ options:
     type: str
     default: merged
     choices: [merged, replaced, overridden, deleted, gathered, rendered, parsed]
-  ip_version:
-    description: The families this task manages.
-    type: str
-    default: both
-    choices: [ipv4, ipv6, both]
   ignore:
     description:
       - Regular expressions (searched, not anchored) over chain names, rule
@@ -146,34 +144,7 @@ options:
   running_config:
     description: iptables-save or ip6tables-save text for O(state=parsed).
     type: str
-  backend:
-    description:
-      - C(restore) uses C(iptables-save) and C(iptables-restore -w --noflush) of the
-        variant the host uses (nf_tables or legacy).
-      - C(python_iptables) writes through python-iptables (libiptc) with one commit
-        per table, and reads back to verify. It speaks only the legacy kernel API
-        and refuses to run on an nf_tables host.
-      - C(auto) detects the variant and uses C(restore).
-    type: str
-    default: auto
-    choices: [auto, restore, python_iptables]
-  wait:
-    description: Seconds to wait for the xtables lock.
-    type: int
-    default: 60
-  protect_connection:
-    description:
-      - Before applying, evaluate the new INPUT rules against a new connection
-        from the SSH client this task runs for (C(SSH_CONNECTION) on the host).
-        A change that would certainly drop it fails with nothing changed; one
-        that might drop it (matches that cannot be evaluated) warns.
-    type: bool
-    default: true
-requirements:
-  - iptables and ip6tables (nf_tables or legacy variant) on the managed host
-  - python-iptables on the managed host for O(backend=python_iptables)
 notes:
-  - Module code runs with Python 3.9 or later on the managed host.
   - Most runs change nothing, so the module remembers them. After a run that
     changed nothing, or that applied a change, it stores (in
     C(/var/cache/hostfw-netfilter) on the host) a digest of the task - config,
