@@ -51,3 +51,20 @@ options:
     type: bool
     default: true
 """
+
+    # attributes of the modules that change rules
+    CHANGING = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Check mode computes and reports the whole transaction.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: Shows an iptables-save style before/after per family and table.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: linux
+"""

@@ -89,7 +89,7 @@ class Rule:
     into words and unquoted; two rules are the same when their tokens are.
     ``name`` is set for rules that carry our name in their comment."""
 
-    __slots__ = ("tokens", "name", "comment", "target", "goto", "counters")
+    __slots__ = ("tokens", "name", "comment", "target", "goto", "counters", "_text")
 
     def __init__(self, tokens, name=None, comment=None, target=None, goto=False):
         self.tokens = tokens
@@ -98,6 +98,7 @@ class Rule:
         self.target = target
         self.goto = goto
         self.counters = None
+        self._text = None
 
     @property
     def key(self):
@@ -111,7 +112,10 @@ class Rule:
         return self.name is not None
 
     def text(self):
-        return render_tokens(self.tokens)
+        """The rule as iptables-save prints it after -A CHAIN (rendered once)."""
+        if self._text is None:
+            self._text = render_tokens(self.tokens)
+        return self._text
 
     def __eq__(self, other):
         return isinstance(other, Rule) and self.tokens == other.tokens

@@ -17,7 +17,6 @@ import re
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
 from ansible_collections.hostfw.netfilter.plugins.module_utils._model import (
     compile_rule,
-    render_tokens,
 )
 from ansible_collections.hostfw.netfilter.plugins.module_utils._state import (
     Chain,
@@ -223,14 +222,14 @@ def _edit(chain, cur, target, lines):
             for k in range(i2 - i1):
                 new = target[j1 + k]
                 if cur[i1 + k].tokens != new.tokens:
-                    lines.append("-R %s %d %s" % (chain, pos + 1, render_tokens(new.tokens)))
+                    lines.append("-R %s %d %s" % (chain, pos + 1, new.text()))
                 pos += 1
             continue
         for _i in range(i1, i2):
             lines.append("-D %s %d" % (chain, pos + 1))
             length -= 1
         for j in range(j1, j2):
-            spec = render_tokens(target[j].tokens)
+            spec = target[j].text()
             if pos == length:
                 lines.append("-A %s %s" % (chain, spec))
             else:

@@ -101,7 +101,7 @@ def render_table(table):
         out.append(":%s %s [0:0]" % (chain.name, chain.policy or "-"))
     for chain in table.chains.values():
         for rule in chain.rules:
-            out.append("-A %s %s" % (chain.name, render_tokens(rule.tokens)))
+            out.append("-A %s %s" % (chain.name, rule.text()))
     out.append("COMMIT")
     return "\n".join(out) + "\n"
 

@@ -26,19 +26,7 @@ author:
 extends_documentation_fragment:
   - hostfw.netfilter.common
   - hostfw.netfilter.common.PROTECT
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: Check mode computes and reports the whole transaction.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-    details: Shows an iptables-save style before/after of the table per family.
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: linux
+  - hostfw.netfilter.common.CHANGING
 options:
   name:
     description: The chain (at most 28 characters). Built-in chains (C(INPUT), C(FORWARD)...) can take a policy, a flush or a purge, but cannot be deleted.

@@ -33,19 +33,7 @@ author:
 extends_documentation_fragment:
   - hostfw.netfilter.common
   - hostfw.netfilter.common.PROTECT
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: Check mode computes and reports the whole transaction.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-    details: Shows an iptables-save style before/after of the table per family.
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: linux
+  - hostfw.netfilter.common.CHANGING
 options:
   state:
     description: Whether the rule is present. O(state=absent) removes the rule named O(name), or without a name every rule with exactly this match.
