@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.hostfw.netfilter.plugins.module_utils import _plan
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
 from ansible_collections.hostfw.netfilter.plugins.module_utils._state import Chain
 from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
@@ -212,19 +213,12 @@ def describe_reference(ref):
 
 
 def check_chain_name(table, name):
-    if not isinstance(name, str) or not name:
-        raise RuleError("key 'name': a chain needs a name")
-    if len(name) > V.CHAIN_MAX:
-        raise RuleError(
-            "chain %r: key 'name': %d characters; the kernel allows at most %d"
-            % (name, len(name), V.CHAIN_MAX)
-        )
-    if name in V.TARGETS or name[0] in "-!" or any(c.isspace() for c in name):
-        raise RuleError("chain %r: key 'name': not a valid chain name" % name)
+    """A known table and a chain name the kernel accepts."""
     if table not in V.BUILTIN_CHAINS:
         raise RuleError(
             "key 'table': unknown table %r (known: %s)" % (table, ", ".join(V.BUILTIN_CHAINS))
         )
+    _plan.check_chain_name("table %s" % table, name)
 
 
 def chain_edit(

@@ -47,7 +47,8 @@ def _fail(where, key, msg):
     raise RuleError("%s: key '%s': %s" % (where, key, msg))
 
 
-def _check_chain_name(where, name):
+def check_chain_name(where, name):
+    """A chain name the kernel accepts (RuleError naming `where` and the key)."""
     if not isinstance(name, str) or not name:
         _fail(where, "name", "a chain needs a name")
     if len(name) > V.CHAIN_MAX:
@@ -106,7 +107,7 @@ def compile_config(config, families):
             if unknown:
                 _fail(cwhere, unknown[0], "unknown key")
             cname = centry.get("name")
-            _check_chain_name(cwhere, cname)
+            check_chain_name(cwhere, cname)
             cwhere = "%s, chain %s" % (where, cname)
             builtin = cname in V.BUILTIN_CHAINS[tname]
             policy = centry.get("policy")

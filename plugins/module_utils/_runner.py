@@ -207,16 +207,7 @@ def plan_result(plans, families, want_diff, before_after="full", commands=None):
         result["after"] = shape(after, verify=False)
     warnings = [w for p in plans for w in p.warnings]
     if want_diff:
-        result["diff"] = [
-            dict(
-                before_header="%s %s" % (p.family, p.before.name),
-                after_header="%s %s" % (p.family, p.after.name),
-                before=render_table(p.before),
-                after=render_table(p.after),
-            )
-            for p in plans
-            if p.changed
-        ]
+        result["diff"] = diff_of(plans)
     return result, warnings
 
 
@@ -253,3 +244,21 @@ def diff_of(plans):
         for p in plans
         if p.changed
     ]
+
+
+def commit(module, backend, plans, families):
+    """Guard, apply (outside check mode) and the common result of a
+    single-object module: changed, commands, backend, variant and the diff."""
+    if module.params.get("protect_connection"):
+        guard_connection(module, plans)
+    if not module.check_mode:
+        apply_plans(module, backend, plans, families)
+    result = dict(
+        changed=any(p.changed for p in plans),
+        commands=commands_of(plans),
+        backend=backend.name,
+        variant=backend.variant,
+    )
+    if module._diff:
+        result["diff"] = diff_of(plans)
+    return result

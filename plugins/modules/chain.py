@@ -129,7 +129,6 @@ variant:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _runner
-from ansible_collections.hostfw.netfilter.plugins.module_utils._model import render_tokens
 from ansible_collections.hostfw.netfilter.plugins.module_utils._placement import (
     chain_edit,
     check_chain_name,
@@ -195,20 +194,9 @@ def main():
                 module.fail_json(msg=str(e), **info)
             plans.append(TablePlan(fam, cur, after, transition(cur, after), []))
             if gone:
-                removed[fam] = ["-A %s %s" % (c, render_tokens(r.tokens)) for c, r in gone]
-        if p["protect_connection"]:
-            _runner.guard_connection(module, plans)
-        if not module.check_mode:
-            _runner.apply_plans(module, backend, plans, families)
-    result = dict(
-        changed=any(pl.changed for pl in plans),
-        removed=removed,
-        commands=_runner.commands_of(plans),
-        **info,
-    )
-    if module._diff:
-        result["diff"] = _runner.diff_of(plans)
-    module.exit_json(**result)
+                removed[fam] = ["-A %s %s" % (c, r.text()) for c, r in gone]
+        result = _runner.commit(module, backend, plans, families)
+    module.exit_json(removed=removed, **result)
 
 
 if __name__ == "__main__":

@@ -287,7 +287,6 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._model import (
     RULE_KEYS,
     compile_rule,
-    render_tokens,
 )
 from ansible_collections.hostfw.netfilter.plugins.module_utils._placement import (
     check_chain_name,
@@ -451,24 +450,16 @@ def main():
             module.fail_json(msg=str(e), **info)
         for note in notes:
             module.warn(note)
-        if p["protect_connection"]:
-            _runner.guard_connection(module, plans)
-        if not module.check_mode:
-            _runner.apply_plans(module, backend, plans, families)
-    result = dict(
-        changed=any(pl.changed for pl in plans),
+        result = _runner.commit(module, backend, plans, families)
+    result.update(
         moved=moved,
         found=found,
-        commands=_runner.commands_of(plans),
         rule={
-            fam: ["-A %s %s" % (p["chain"], render_tokens(r.tokens)) for r in groups[fam]]
+            fam: ["-A %s %s" % (p["chain"], r.text()) for r in groups[fam]]
             for fam in families
             if groups[fam]
         },
-        **info,
     )
-    if module._diff:
-        result["diff"] = _runner.diff_of(plans)
     module.exit_json(**result)
 
 
