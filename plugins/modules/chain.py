@@ -128,19 +128,19 @@ variant:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _runner
-from ansible_collections.hostfw.netfilter.plugins.module_utils._placement import (
+from ansible_collections.hostfw.netfilter.plugins.module_utils import _module
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import Table
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.chains import (
     chain_edit,
     check_chain_name,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import (
-    Ignore,
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.ignore import Ignore
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.operations import (
     TablePlan,
-    families_of,
     transition,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._state import Table
-from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.naming import families_of
 
 
 def main():
@@ -155,7 +155,7 @@ def main():
         force=dict(type="bool", default=False),
         protect_connection=dict(type="bool", default=True),
     )
-    argument_spec.update(_runner.COMMON_ARGS)
+    argument_spec.update(_module.COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     families = families_of(p["ip_version"])
@@ -171,11 +171,11 @@ def main():
     except RuleError as e:
         module.fail_json(msg=str(e))
 
-    backend = _runner.make_backend(module)
+    backend = _module.make_backend(module)
     info = dict(backend=backend.name, variant=backend.variant)
     plans, removed = [], {}
     with backend.lock():
-        current = _runner.read_state(module, backend, families)
+        current = _module.read_state(module, backend, families)
         for fam in families:
             cur = current[fam].get(p["table"]) or Table.empty(p["table"])
             try:
@@ -195,7 +195,7 @@ def main():
             plans.append(TablePlan(fam, cur, after, transition(cur, after), []))
             if gone:
                 removed[fam] = ["-A %s %s" % (c, r.text()) for c, r in gone]
-        result = _runner.commit(module, backend, plans, families)
+        result = _module.commit(module, backend, plans, families)
     module.exit_json(removed=removed, **result)
 
 

@@ -282,28 +282,28 @@ variant:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _runner
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
-from ansible_collections.hostfw.netfilter.plugins.module_utils._model import (
+from ansible_collections.hostfw.netfilter.plugins.module_utils import _module
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import constants as V
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import (
     RULE_KEYS,
     compile_rule,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._placement import (
-    check_chain_name,
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import Chain, Table
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.chains import check_chain_name
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.operations import (
+    TablePlan,
+    transition,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.placement import (
     parse_position,
     place,
     remove,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import (
-    TablePlan,
-    families_of,
-    transition,
-)
-from ansible_collections.hostfw.netfilter.plugins.module_utils._state import Chain, Table
-from ansible_collections.hostfw.netfilter.plugins.module_utils._values import (
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import (
     RuleError,
     rule_label,
 )
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.naming import families_of
 
 _OWN = ("table", "chain", "ip_version", "counters")
 
@@ -324,7 +324,7 @@ def argument_spec():
         chain_management=dict(type="bool", default=False),
         protect_connection=dict(type="bool", default=True),
     )
-    spec.update(_runner.COMMON_ARGS)
+    spec.update(_module.COMMON_ARGS)
     return spec
 
 
@@ -433,11 +433,11 @@ def main():
     if p["state"] == "present" and p["name"] is None and not any(groups.values()):
         module.warn("%s applies to no family this task manages; nothing to do" % label)
 
-    backend = _runner.make_backend(module)
+    backend = _module.make_backend(module)
     info = dict(backend=backend.name, variant=backend.variant)
     moved, found, plans, notes = False, None, [], []
     with backend.lock():
-        current = _runner.read_state(module, backend, families)
+        current = _module.read_state(module, backend, families)
         try:
             for fam in families:
                 plan, placement = plan_family(module, fam, current[fam], groups, label, position)
@@ -450,7 +450,7 @@ def main():
             module.fail_json(msg=str(e), **info)
         for note in notes:
             module.warn(note)
-        result = _runner.commit(module, backend, plans, families)
+        result = _module.commit(module, backend, plans, families)
     result.update(
         moved=moved,
         found=found,

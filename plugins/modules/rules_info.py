@@ -104,13 +104,13 @@ variant:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _runner
-from ansible_collections.hostfw.netfilter.plugins.module_utils._backends import BackendError
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import families_of
-from ansible_collections.hostfw.netfilter.plugins.module_utils._state import (
-    parse_save,
+from ansible_collections.hostfw.netfilter.plugins.module_utils import _module
+from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.base import BackendError
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import (
     tables_to_config,
 )
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import parse_save
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.naming import families_of
 
 
 def with_counters(states, tables, chains):
@@ -134,11 +134,11 @@ def main():
         chains=dict(type="list", elements="str"),
         counters=dict(type="bool", default=False),
     )
-    argument_spec.update(_runner.COMMON_ARGS)
+    argument_spec.update(_module.COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     families = families_of(p["ip_version"])
-    backend = _runner.make_backend(module)
+    backend = _module.make_backend(module)
     states = {}
     with backend.lock():
         for fam in families:

@@ -279,19 +279,20 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _memo, _runner
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import (
-    Ignore,
-    compile_config,
-    families_of,
+from ansible_collections.hostfw.netfilter.plugins.module_utils import _module
+from ansible_collections.hostfw.netfilter.plugins.module_utils._host import memo as _memo
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import (
+    tables_to_config,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import parse_save
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.config import compile_config
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.ignore import Ignore
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.states import (
     plan,
     render_config,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._state import (
-    parse_save,
-    tables_to_config,
-)
-from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.naming import families_of
 
 
 def _parsed(text, ip_version):
@@ -372,7 +373,7 @@ def main():
         running_config=dict(type="str"),
         protect_connection=dict(type="bool", default=True),
     )
-    argument_spec.update(_runner.COMMON_ARGS)
+    argument_spec.update(_module.COMMON_ARGS)
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
@@ -388,7 +389,7 @@ def main():
     p = module.params
     state = p["state"]
     families = families_of(p["ip_version"])
-    clock = _runner.Clock()
+    clock = _module.Clock()
 
     if state == "parsed":
         try:
@@ -403,11 +404,11 @@ def main():
         if state == "rendered":
             module.exit_json(changed=False, rendered=render_config(desired))
 
-    backend = _runner.make_backend(module)
+    backend = _module.make_backend(module)
     info = dict(backend=backend.name, variant=backend.variant)
     memo = _memo.Memo() if state != "gathered" else None
     with backend.lock():
-        texts = _runner.read_texts(module, backend, families)
+        texts = _module.read_texts(module, backend, families)
         clock.lap("read")
         if memo is not None:
             if src_bytes is None:
@@ -423,7 +424,7 @@ def main():
                 result = dict(hit["result"], memo="hit", timings=clock.laps, **info)
                 if module._diff:
                     result["diff"] = []
-                module.exit_json(invocation=_runner.invocation(p), **result)
+                module.exit_json(invocation=_module.invocation(p), **result)
             config = _load_src(module, p["src"], src_bytes) if p["src"] is not None else p["config"]
             desired = _compile(module, config, families)
             clock.lap("validate")
@@ -437,14 +438,14 @@ def main():
         except RuleError as e:
             module.fail_json(msg=str(e), **info)
         if p["protect_connection"]:
-            _runner.guard_connection(module, plans)
+            _module.guard_connection(module, plans)
         clock.lap("plan")
-        commands = _runner.commands_of(plans)
+        commands = _module.commands_of(plans)
         clock.lap("render")
         if not module.check_mode:
-            _runner.apply_plans(module, backend, plans, families)
+            _module.apply_plans(module, backend, plans, families)
         clock.lap("apply")
-    result, warnings = _runner.plan_result(
+    result, warnings = _module.plan_result(
         plans, families, module._diff, p["before_after"], commands
     )
     clock.lap("result")
@@ -452,7 +453,7 @@ def main():
     clock.lap("memo")
     for w in warnings:
         module.warn(w)
-    result.update(info, memo="miss", timings=clock.laps, invocation=_runner.invocation(p))
+    result.update(info, memo="miss", timings=clock.laps, invocation=_module.invocation(p))
     module.exit_json(**result)
 
 

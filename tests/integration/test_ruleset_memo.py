@@ -1,4 +1,4 @@
-"""ruleset's no-op memo (module_utils/_memo.py) against the real kernel.
+"""ruleset's no-op memo (module_utils/_host/memo.py) against the real kernel.
 
 A run that changes nothing, or a change it applied, is remembered; the next run
 with the same task on the same tables answers from the memo (``memo: hit``)

@@ -49,10 +49,8 @@ ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS = ROOT / "build" / "collections"
 sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import (  # noqa: E402
-    compile_config,
-    render_config,
-)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.config import compile_config  # noqa: E402
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.states import render_config  # noqa: E402
 
 VARIANT_TOOLS = {"nft": "nft", "legacy": "legacy"}
 COMBOS = [("nft", "restore"), ("legacy", "restore"), ("legacy", "python_iptables")]

@@ -14,8 +14,9 @@ import pytest
 from _kernel import FAMILIES, HAVE_IPSET, VARIANTS, NetnsError, namespace, needs_kernel
 from _vocab_cases import CASES
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _model as M
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _state as S
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import rule as RULE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import tokens as TOK
 
 pytestmark = needs_kernel
 
@@ -23,7 +24,7 @@ KERNEL_CASES = [c for c in CASES if HAVE_IPSET or not c.sets]
 
 
 def model_tokens(case, family):
-    got = M.compile_rule(case.rule, case.families, "filter", case.chain, 1)
+    got = RULE.compile_rule(case.rule, case.families, "filter", case.chain, 1)
     return [r.tokens for fam, r in got if fam == family]
 
 
@@ -34,7 +35,7 @@ def _chunk(n, case, family):
     native = case.native.get(family)
     if model:
         decl.append(":C%d - [0:0]" % n)
-        rules += ["-A C%d %s" % (n, M.render_tokens(t)) for t in model]
+        rules += ["-A C%d %s" % (n, TOK.render_tokens(t)) for t in model]
     if native:
         decl.append(":N%d - [0:0]" % n)
         rules.append("-A N%d %s" % (n, native))
@@ -85,7 +86,7 @@ def kernel():
                             ns.restore(variant, family, _text([chunk], extra))
                         except NetnsError as e:
                             errors[case.id] = str(e)
-                saved = S.parse_save(ns.save(variant, family, "filter"))["filter"]
+                saved = SAVE.parse_save(ns.save(variant, family, "filter"))["filter"]
                 per_case = {}
                 for n, case in enumerate(KERNEL_CASES):
                     if case.id in errors:

@@ -8,9 +8,13 @@ from __future__ import annotations
 import pytest
 from _kernel import FAMILIES, VARIANTS, namespace, needs_kernel
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _model as M
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _plan as P
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _state as S
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import gather as GATHER
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import rule as RULE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import tokens as TOK
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import config as CONFIG
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import ignore as IGN
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import states as STATES
 
 BOTH = ("ipv4", "ipv6")
 # Docker's own FORWARD rules name only the bridge (`-o docker0 ... -j ACCEPT`): ignore
@@ -124,7 +128,7 @@ OUR_CONFIG = [
 
 
 def host_state(ns, variant):
-    return {fam: S.parse_save(ns.save(variant, fam)) for fam in FAMILIES}
+    return {fam: SAVE.parse_save(ns.save(variant, fam)) for fam in FAMILIES}
 
 
 def shape(tbl):
@@ -147,7 +151,7 @@ def test_save_parses_to_the_rules_restored(host):
     variant, ns = host
     state = host_state(ns, variant)
     for fam in FAMILIES:
-        want = S.parse_save(HOST[fam])
+        want = SAVE.parse_save(HOST[fam])
         for tname, tbl in want.items():
             assert shape(state[fam][tname]) == shape(tbl)
 
@@ -160,15 +164,15 @@ def test_foreign_rules_outside_the_vocabulary_come_back_raw(host):
         for tname, tbl in state[fam].items():
             for cname, chain in tbl.chains.items():
                 for rule in chain.rules:
-                    data = S.rule_to_config(rule, fam, tname, cname)
+                    data = GATHER.rule_to_config(rule, fam, tname, cname)
                     outside = any(w in rule.tokens for w in OUTSIDE_VOCABULARY)
                     if outside:
                         raw_seen += 1
                         assert set(data) == {"raw"}, data
-                        assert tuple(M.tokenize(data["raw"])) == rule.tokens
+                        assert tuple(TOK.tokenize(data["raw"])) == rule.tokens
                     else:
                         assert "raw" not in data, (cname, data)
-                    again = M.compile_rule(data, (fam,), tname, cname, 1)
+                    again = RULE.compile_rule(data, (fam,), tname, cname, 1)
                     assert [r.tokens for _f, r in again] == [rule.tokens]
     assert raw_seen == 5  # 2 addrtype + 2 mark (ipv4), 1 mark (ipv6)
 
@@ -178,7 +182,7 @@ def test_foreign_rules_inside_the_vocabulary_are_structured(host):
     f4 = host_state(ns, variant)["ipv4"]["filter"]
 
     def conf(chain, i):
-        return S.rule_to_config(f4.chains[chain].rules[i], "ipv4", "filter", chain)
+        return GATHER.rule_to_config(f4.chains[chain].rules[i], "ipv4", "filter", chain)
 
     assert conf("FORWARD", 2) == {
         "out_interface": "docker0",
@@ -200,9 +204,9 @@ def test_foreign_rules_inside_the_vocabulary_are_structured(host):
 def test_gathered_config_fed_back_changes_nothing(host, state):
     variant, ns = host
     current = host_state(ns, variant)
-    config = S.tables_to_config(current)
-    desired = P.compile_config(config, BOTH)
-    plans = P.plan(current, desired, state, P.Ignore([]), BOTH)
+    config = GATHER.tables_to_config(current)
+    desired = CONFIG.compile_config(config, BOTH)
+    plans = STATES.plan(current, desired, state, IGN.Ignore([]), BOTH)
     assert {(p.family, p.before.name) for p in plans} >= {
         ("ipv4", "filter"),
         ("ipv4", "nat"),
@@ -216,9 +220,9 @@ def test_gathered_config_fed_back_changes_nothing(host, state):
 def test_gathered_config_renders_the_same_host(host):
     variant, ns = host
     current = host_state(ns, variant)
-    rendered = P.render_config(P.compile_config(S.tables_to_config(current), BOTH))
+    rendered = STATES.render_config(CONFIG.compile_config(GATHER.tables_to_config(current), BOTH))
     for fam in FAMILIES:
-        back = S.parse_save(rendered[fam])
+        back = SAVE.parse_save(rendered[fam])
         for tname, tbl in current[fam].items():
             assert shape(back[tname]) == shape(tbl)
 
@@ -240,8 +244,8 @@ def is_subsequence(small, big):
 
 
 def overridden_plans(current):
-    desired = P.compile_config(OUR_CONFIG, BOTH)
-    return P.plan(current, desired, "overridden", P.Ignore(IGNORE), BOTH)
+    desired = CONFIG.compile_config(OUR_CONFIG, BOTH)
+    return STATES.plan(current, desired, "overridden", IGN.Ignore(IGNORE), BOTH)
 
 
 def anchors(rules, wanted_names, ignore):
@@ -258,7 +262,7 @@ def anchors(rules, wanted_names, ignore):
 def test_overridden_with_ignore_keeps_ignored_rules_in_place(host):
     variant, ns = host
     current = host_state(ns, variant)
-    ignore = P.Ignore(IGNORE)
+    ignore = IGN.Ignore(IGNORE)
     plans = overridden_plans(current)
     assert {p.before.name for p in plans} == {"filter"}  # nat is not in config: untouched
     for p in plans:
@@ -289,7 +293,7 @@ def test_overridden_with_ignore_keeps_every_foreign_rule(host):
         after = foreign_of(p.after)
         for name, rules in foreign_of(p.before).items():
             if name == "INPUT":  # INPUT is listed in config: ours replace the rest
-                rules = [t for t in rules if P.Ignore(IGNORE).rule(M.rule_from_tokens(t))]
+                rules = [t for t in rules if IGN.Ignore(IGNORE).rule(RULE.rule_from_tokens(t))]
             assert is_subsequence(rules, after.get(name, [])), (p.family, name)
 
 
@@ -329,14 +333,14 @@ def test_parse_save_with_counters_and_comments():
         "COMMIT\n"
         "# Completed\n"
     )
-    t = S.parse_save(text)["filter"]
+    t = SAVE.parse_save(text)["filter"]
     assert list(t.chains) == ["INPUT", "FORWARD", "X"]
     assert t.chains["INPUT"].policy == "DROP" and t.chains["X"].policy is None
     (r,) = t.chains["INPUT"].rules
     assert r.tokens[:2] == ("-p", "tcp")
     assert r.counters == (5, 300)
     assert (r.name, r.comment, r.target) == ("ssh", 'hostfw:ssh a "b"', "ACCEPT")
-    assert S.rule_to_config(r, "ipv4", "filter", "INPUT") == {
+    assert GATHER.rule_to_config(r, "ipv4", "filter", "INPUT") == {
         "protocol": "tcp",
         "destination_port": 22,
         "name": "ssh",
@@ -346,27 +350,27 @@ def test_parse_save_with_counters_and_comments():
 
 
 def test_render_table_parses_back():
-    t = S.parse_save(HOST4)["filter"]
-    assert shape(S.parse_save(S.render_table(t))["filter"]) == shape(t)
+    t = SAVE.parse_save(HOST4)["filter"]
+    assert shape(SAVE.parse_save(SAVE.render_table(t))["filter"]) == shape(t)
 
 
 def test_parse_save_rejects_garbage():
     with pytest.raises(ValueError):
-        S.parse_save("*filter\n-I INPUT 1 -j ACCEPT\nCOMMIT\n")
+        SAVE.parse_save("*filter\n-I INPUT 1 -j ACCEPT\nCOMMIT\n")
 
 
 def test_gathered_same_numeric_icmp_type_in_both_families_compiles():
     """An unnamed ICMP type number present in both families: the gathered config
     must compile back (it is merged into one rule without ip_version)."""
-    t4 = S.parse_save(
+    t4 = SAVE.parse_save(
         "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p icmp -m icmp --icmp-type 42 -j ACCEPT\nCOMMIT\n"
     )
-    t6 = S.parse_save(
+    t6 = SAVE.parse_save(
         "*filter\n:INPUT ACCEPT [0:0]\n"
         "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 42 -j ACCEPT\nCOMMIT\n"
     )
-    config = S.tables_to_config({"ipv4": t4, "ipv6": t6})
-    desired = P.compile_config(config, BOTH)
+    config = GATHER.tables_to_config({"ipv4": t4, "ipv6": t6})
+    desired = CONFIG.compile_config(config, BOTH)
     for fam, t in (("ipv4", t4), ("ipv6", t6)):
         assert [r.tokens for r in desired[(fam, "filter")]["INPUT"].rules] == [
             r.tokens for r in t["filter"].chains["INPUT"].rules

@@ -7,11 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _placement as PL
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _plan as P
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _state as S
-from ansible_collections.hostfw.netfilter.plugins.module_utils._model import compile_rule
-from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import compile_rule
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import chains as CHAINS
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import ignore as IGNORE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import operations as OPS
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import placement as PLACE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
 
 PORTS = {"a": 21, "b": 22, "c": 23, "d": 24, "e": 25, "x": 99}
 
@@ -69,30 +71,30 @@ CASES = [
 def test_place(name, now, how, want, moved):
     how = dict(how)
     position = how.pop("position", "append")
-    got = PL.place(chain(*now), rule(name), name, position, label="rule", **how)
+    got = PLACE.place(chain(*now), rule(name), name, position, label="rule", **how)
     assert "".join(names(got.rules)) == want
     assert got.moved is moved
     # the result is a fixed point: placing again changes and moves nothing
-    again = PL.place(got.rules, rule(name), name, position, label="rule", **how)
+    again = PLACE.place(got.rules, rule(name), name, position, label="rule", **how)
     assert [r.tokens for r in again.rules] == [r.tokens for r in got.rules]
     assert again.moved is False
 
 
 def test_missing_anchor_is_reported():
-    got = PL.place(chain("a"), rule("x"), "x", before="zz", label="rule 'x'")
+    got = PLACE.place(chain("a"), rule("x"), "x", before="zz", label="rule 'x'")
     assert got.notes and "'zz'" in got.notes[0] and "before" in got.notes[0]
 
 
 def test_two_appended_rules_never_trade_places():
     rules = chain("b", "a")  # a was appended after b by hand
     for name in ("a", "b", "a", "b"):
-        got = PL.place(rules, rule(name), name, "append")
+        got = PLACE.place(rules, rule(name), name, "append")
         assert names(got.rules) == ["b", "a"] and not got.moved
         rules = got.rules
 
 
 def test_changed_options_replace_in_place():
-    got = PL.place(chain("a", "b", "c"), rule("b", port=8080), "b")
+    got = PLACE.place(chain("a", "b", "c"), rule("b", port=8080), "b")
     assert names(got.rules) == ["a", "b", "c"]
     assert "8080" in got.rules[1].tokens and got.found == "name"
     assert not got.moved
@@ -103,45 +105,45 @@ def test_expanded_rule_moves_and_shrinks_as_one_group():
     assert names(group3) == ["s#1", "s#2", "s#3"]
     now = chain("a") + group3 + chain("b")
     group2 = rule("s", port=22, source=["192.0.2.1", "192.0.2.9"])
-    got = PL.place(now, group2, "s", before="a")
+    got = PLACE.place(now, group2, "s", before="a")
     assert names(got.rules) == ["s#1", "s#2", "a", "b"]
     assert got.moved
 
 
 def test_rename_from_renames_in_place():
     now = chain("a") + rule("old", port=22) + chain("b")
-    got = PL.place(now, rule("new", port=22), "new", rename_from="old")
+    got = PLACE.place(now, rule("new", port=22), "new", rename_from="old")
     assert names(got.rules) == ["a", "new", "b"] and got.found == "rename"
     # second run: found by its new name, rename_from is not looked at
-    again = PL.place(got.rules, rule("new", port=22), "new", rename_from="old")
+    again = PLACE.place(got.rules, rule("new", port=22), "new", rename_from="old")
     assert again.found == "name" and names(again.rules) == ["a", "new", "b"]
 
 
 def test_unnamed_rule_with_the_same_match_is_adopted():
     now = chain("a") + rule(None, port=22) + chain("b")
-    got = PL.place(now, rule("ssh", port=22), "ssh")
+    got = PLACE.place(now, rule("ssh", port=22), "ssh")
     assert names(got.rules) == ["a", "ssh", "b"] and got.found == "adopt"
 
 
 def test_named_rule_of_another_name_is_not_adopted():
     now = chain("a") + rule("other", port=22)
-    got = PL.place(now, rule("ssh", port=22), "ssh")
+    got = PLACE.place(now, rule("ssh", port=22), "ssh")
     assert names(got.rules) == ["a", "other", "ssh"] and got.found is None
 
 
 def test_unnamed_rule_is_found_by_match():
     now = rule(None, port=22) + chain("a")
-    got = PL.place(now, rule(None, port=22), None, before="zz")
+    got = PLACE.place(now, rule(None, port=22), None, before="zz")
     assert [r.tokens for r in got.rules] == [r.tokens for r in now]
     assert got.found == "match"
-    got = PL.place(now, rule(None, port=22), None, after="a")
+    got = PLACE.place(now, rule(None, port=22), None, after="a")
     assert names(got.rules) == ["a", None] and got.moved
 
 
 def test_rule_for_no_family_here_removes_named_copies():
-    got = PL.place(chain("a", "b"), [], "b")
+    got = PLACE.place(chain("a", "b"), [], "b")
     assert names(got.rules) == ["a"]
-    got = PL.place(chain("a", "b"), [], None)
+    got = PLACE.place(chain("a", "b"), [], None)
     assert names(got.rules) == ["a", "b"]
 
 
@@ -158,7 +160,7 @@ def test_bad_placement_names_the_key(kwargs, key):
     kwargs = dict(kwargs)
     position = kwargs.pop("position", "append")
     with pytest.raises(RuleError, match="rule 'x'.*keys? '%s" % key):
-        PL.place(chain("a", "b", "c"), rule("x"), "x", position, label="rule 'x'", **kwargs)
+        PLACE.place(chain("a", "b", "c"), rule("x"), "x", position, label="rule 'x'", **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -166,13 +168,13 @@ def test_bad_placement_names_the_key(kwargs, key):
     [("append", "append"), ("Prepend", "prepend"), (3, 3), ("3", 3), (" 12 ", 12)],
 )
 def test_parse_position(value, want):
-    assert PL.parse_position(value) == want
+    assert PLACE.parse_position(value) == want
 
 
 @pytest.mark.parametrize("value", [0, -1, "0", "first", "", None, True, 1.5, [1]])
 def test_parse_position_rejects(value):
     with pytest.raises(RuleError, match="key 'position'"):
-        PL.parse_position(value)
+        PLACE.parse_position(value)
 
 
 @pytest.mark.parametrize(
@@ -180,12 +182,12 @@ def test_parse_position_rejects(value):
     [("abc", "b", "ac"), ("abc", "x", "abc"), ("", "a", "")],
 )
 def test_remove_by_name(now, name, gone):
-    assert "".join(names(PL.remove(chain(*now), rule(name), name))) == gone
+    assert "".join(names(PLACE.remove(chain(*now), rule(name), name))) == gone
 
 
 def test_remove_by_match_takes_every_equal_rule_only():
     now = rule(None, port=22) + chain("a") + rule(None, port=22) + rule(None, port=23)
-    got = PL.remove(now, rule(None, port=22), None)
+    got = PLACE.remove(now, rule(None, port=22), None)
     assert [r.name for r in got] == ["a", None]
     assert "23" in got[1].tokens
 
@@ -195,7 +197,7 @@ def test_remove_by_match_takes_every_equal_rule_only():
 
 def table(text):
     head = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-    return S.parse_save(head + text + "COMMIT\n")["filter"]
+    return SAVE.parse_save(head + text + "COMMIT\n")["filter"]
 
 
 FILTER = table(
@@ -214,56 +216,64 @@ def texts(tbl, name):
 
 
 def test_purge_keeps_our_named_rules_and_ignored_ones():
-    after, gone = PL.chain_edit(FILTER, "INPUT", "present", purge=True, ignore=P.Ignore(["^f2b-"]))
+    after, gone = CHAINS.chain_edit(
+        FILTER, "INPUT", "present", purge=True, ignore=IGNORE.Ignore(["^f2b-"])
+    )
     assert [r.name for r in after.chains["INPUT"].rules] == [None, "web", "smtp"]
     assert after.chains["INPUT"].rules[0].target == "f2b-sshd"
     assert [r.text() for _c, r in gone] == ["-p tcp -m tcp --dport 23 -j ACCEPT"]
-    assert P.transition(FILTER, after) == ["-D INPUT 3"]
+    assert OPS.transition(FILTER, after) == ["-D INPUT 3"]
 
 
 def test_purge_without_ignore_removes_the_foreign_jump_too():
-    after, gone = PL.chain_edit(FILTER, "INPUT", "present", purge=True, ignore=P.Ignore([]))
+    after, gone = CHAINS.chain_edit(
+        FILTER, "INPUT", "present", purge=True, ignore=IGNORE.Ignore([])
+    )
     assert [r.name for r in after.chains["INPUT"].rules] == ["web", "smtp"]
     assert len(gone) == 2
 
 
 def test_flush_keeps_only_ignored():
-    after, gone = PL.chain_edit(FILTER, "INPUT", "present", flush=True, ignore=P.Ignore(["^f2b-"]))
+    after, gone = CHAINS.chain_edit(
+        FILTER, "INPUT", "present", flush=True, ignore=IGNORE.Ignore(["^f2b-"])
+    )
     assert [r.target for r in after.chains["INPUT"].rules] == ["f2b-sshd"]
     assert len(gone) == 3
 
 
 def test_ignored_chain_is_never_emptied():
-    after, gone = PL.chain_edit(FILTER, "WEB", "present", flush=True, ignore=P.Ignore(["^WEB$"]))
+    after, gone = CHAINS.chain_edit(
+        FILTER, "WEB", "present", flush=True, ignore=IGNORE.Ignore(["^WEB$"])
+    )
     assert texts(after, "WEB") == ["-j ACCEPT"] and gone == []
 
 
 def test_policy_and_create():
-    after, _gone = PL.chain_edit(FILTER, "FORWARD", "present", policy="DROP")
-    assert P.transition(FILTER, after) == ["-P FORWARD DROP"]
-    after, _gone = PL.chain_edit(FILTER, "NEW", "present")
-    assert P.transition(FILTER, after) == ["-N NEW"]
-    after, _gone = PL.chain_edit(FILTER, "WEB", "present")
-    assert P.transition(FILTER, after) == []
+    after, _gone = CHAINS.chain_edit(FILTER, "FORWARD", "present", policy="DROP")
+    assert OPS.transition(FILTER, after) == ["-P FORWARD DROP"]
+    after, _gone = CHAINS.chain_edit(FILTER, "NEW", "present")
+    assert OPS.transition(FILTER, after) == ["-N NEW"]
+    after, _gone = CHAINS.chain_edit(FILTER, "WEB", "present")
+    assert OPS.transition(FILTER, after) == []
 
 
 def test_delete_refused_while_referenced_names_the_rules():
     with pytest.raises(RuleError) as e:
-        PL.chain_edit(FILTER, "WEB", "absent")
+        CHAINS.chain_edit(FILTER, "WEB", "absent")
     msg = str(e.value)
     assert "INPUT rule 2 ('web')" in msg and "FORWARD rule 1 (-j WEB)" in msg and "force" in msg
 
 
 def test_delete_with_force_removes_the_jumps_in_one_transaction():
-    after, gone = PL.chain_edit(FILTER, "WEB", "absent", force=True)
+    after, gone = CHAINS.chain_edit(FILTER, "WEB", "absent", force=True)
     assert "WEB" not in after.chains
-    assert P.transition(FILTER, after) == ["-D INPUT 2", "-D FORWARD 1", "-F WEB", "-X WEB"]
+    assert OPS.transition(FILTER, after) == ["-D INPUT 2", "-D FORWARD 1", "-F WEB", "-X WEB"]
     assert sorted(c for c, _r in gone) == ["FORWARD", "INPUT", "WEB"]
 
 
 def test_delete_absent_chain_is_a_no_op():
-    after, gone = PL.chain_edit(FILTER, "NOPE", "absent")
-    assert P.transition(FILTER, after) == [] and gone == []
+    after, gone = CHAINS.chain_edit(FILTER, "NOPE", "absent")
+    assert OPS.transition(FILTER, after) == [] and gone == []
 
 
 @pytest.mark.parametrize(
@@ -277,7 +287,7 @@ def test_chain_errors_name_the_key(name, kwargs, key):
     kwargs = dict(kwargs)
     state = kwargs.pop("state")
     with pytest.raises(RuleError, match="chain %s: key '%s'" % (name, key)):
-        PL.chain_edit(FILTER, name, state, **kwargs)
+        CHAINS.chain_edit(FILTER, name, state, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -292,7 +302,7 @@ def test_chain_errors_name_the_key(name, kwargs, key):
 )
 def test_check_chain_name(table_name, name, key):
     with pytest.raises(RuleError, match="key '%s'" % key):
-        PL.check_chain_name(table_name, name)
+        CHAINS.check_chain_name(table_name, name)
 
 
 # ---------------------------------------------------------------- properties
@@ -324,7 +334,7 @@ def test_placement_meets_its_constraint_and_is_a_fixed_point(case):
     how = dict(how)
     position = how.pop("position", "append")
     try:
-        got = PL.place(chain(*now), rule(name), name, position, **how)
+        got = PLACE.place(chain(*now), rule(name), name, position, **how)
     except RuleError:
         # only a contradiction is refused: `after` is `before` or sits behind it
         if how["after"] != how["before"]:
@@ -341,13 +351,13 @@ def test_placement_meets_its_constraint_and_is_a_fixed_point(case):
         assert at > order.index(how["after"])
     if name in now and not got.moved:
         assert order == now  # a rule that meets its constraint stays
-    again = PL.place(got.rules, rule(name), name, position, **how)
+    again = PLACE.place(got.rules, rule(name), name, position, **how)
     assert names(again.rules) == order and not again.moved
 
 
 def test_hold_number_places_a_missing_rule_but_never_moves_one():
     """action: insert + rule_num, as ansible.builtin.iptables does it."""
-    got = PL.place(chain("a", "b"), rule("x"), "x", 2, hold=True)
+    got = PLACE.place(chain("a", "b"), rule("x"), "x", 2, hold=True)
     assert names(got.rules) == ["a", "x", "b"]
-    got = PL.place(chain("x", "a", "b"), rule("x"), "x", 2, hold=True)
+    got = PLACE.place(chain("x", "a", "b"), rule("x"), "x", 2, hold=True)
     assert names(got.rules) == ["x", "a", "b"] and not got.moved

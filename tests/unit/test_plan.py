@@ -9,11 +9,15 @@ import random
 import pytest
 from _kernel import VARIANTS, namespace, needs_kernel
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _guard as G
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _model as M
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _plan as P
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _state as S
-from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
+from ansible_collections.hostfw.netfilter.plugins.module_utils._eval import guard as G
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import rule as RULE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import tokens as TOK
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import config as CONFIG
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import ignore as IGNORE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import operations as OPS
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import states as STATES
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
 
 BOTH = ("ipv4", "ipv6")
 
@@ -26,20 +30,22 @@ def table(text, name="filter"):
     rules = [line for line in body if not line.startswith(":")]
     heads = {line.split()[0] for line in decl}
     head = [h for h in head if h.split()[0] not in heads]
-    return S.parse_save("\n".join(head + decl + rules + ["COMMIT", ""]))[name]
+    return SAVE.parse_save("\n".join(head + decl + rules + ["COMMIT", ""]))[name]
 
 
 def desired_of(chains, families=("ipv4",), tname="filter"):
-    return P.compile_config([{"table": tname, "chains": chains}], families)
+    return CONFIG.compile_config([{"table": tname, "chains": chains}], families)
 
 
 def plan1(current, chains, state, ignore=(), family="ipv4"):
     desired = desired_of(chains, (family,))
-    return P.plan_table(family, current, desired[(family, "filter")], state, P.Ignore(list(ignore)))
+    return STATES.plan_table(
+        family, current, desired[(family, "filter")], state, IGNORE.Ignore(list(ignore))
+    )
 
 
 def lines_of(tbl, chain):
-    return [M.render_tokens(r.tokens) for r in tbl.chains[chain].rules]
+    return [TOK.render_tokens(r.tokens) for r in tbl.chains[chain].rules]
 
 
 def shape(tbl):
@@ -179,7 +185,9 @@ def test_replaced_keeps_ignored_rules_in_place(current, want):
         + "\n".join("-A INPUT %s" % text[k] for k in current)
     )
     p = plan1(cur, [{"name": "INPUT", "rules": [R_A, R_B]}], "replaced", ignore=["^HOSTFW-"])
-    assert lines_of(p.after, "INPUT") == [M.render_tokens(tuple(M.tokenize(text[k]))) for k in want]
+    assert lines_of(p.after, "INPUT") == [
+        TOK.render_tokens(tuple(TOK.tokenize(text[k]))) for k in want
+    ]
     again = plan1(
         p.after, [{"name": "INPUT", "rules": [R_A, R_B]}], "replaced", ignore=["^HOSTFW-"]
     )
@@ -316,7 +324,9 @@ def test_deleted_missing_rule_changes_nothing():
 
 def test_deleted_everything_keeps_ignored():
     cur = table(":f2b-sshd - [0:0]\n-A INPUT %s\n-A INPUT -j f2b-sshd\n-A f2b-sshd -j RETURN" % L_A)
-    (p,) = P.plan({"ipv4": {"filter": cur}}, {}, "deleted", P.Ignore(["^f2b-"]), ("ipv4",))
+    (p,) = STATES.plan(
+        {"ipv4": {"filter": cur}}, {}, "deleted", IGNORE.Ignore(["^f2b-"]), ("ipv4",)
+    )
     assert lines_of(p.after, "INPUT") == ["-j f2b-sshd"]
     assert "f2b-sshd" in p.after.chains
 
@@ -365,28 +375,28 @@ IDEM_CHAINS = [
 def test_each_state_is_idempotent(state, start):
     cur = table("") if start == "empty" else overridden_current()
     if start == "busy":
-        cur.chains["INPUT"].rules.append(M.rule_from_tokens(tuple(M.tokenize(L_C))))
+        cur.chains["INPUT"].rules.append(RULE.rule_from_tokens(tuple(TOK.tokenize(L_C))))
     assert_idempotent(cur, IDEM_CHAINS, state, ignore=["^DOCKER"])
 
 
 def test_plan_over_both_families_and_render_config():
     config = [{"table": "filter", "chains": IDEM_CHAINS}]
-    desired = P.compile_config(config, BOTH)
-    plans = P.plan({}, desired, "overridden", P.Ignore([]), BOTH)
+    desired = CONFIG.compile_config(config, BOTH)
+    plans = STATES.plan({}, desired, "overridden", IGNORE.Ignore([]), BOTH)
     assert sorted(p.family for p in plans) == ["ipv4", "ipv6"]
     current = {p.family: {"filter": p.after} for p in plans}
-    again = P.plan(current, desired, "overridden", P.Ignore([]), BOTH)
+    again = STATES.plan(current, desired, "overridden", IGNORE.Ignore([]), BOTH)
     assert all(p.lines == [] for p in again)
-    rendered = P.render_config(desired)
+    rendered = STATES.render_config(desired)
     for p in plans:
-        parsed = S.parse_save(rendered[p.family])["filter"]
+        parsed = SAVE.parse_save(rendered[p.family])["filter"]
         assert shape(parsed) == shape(p.after)
 
 
 def test_restore_text_is_one_transaction():
     p = plan1(table(""), [{"name": "INPUT", "rules": [R_A]}], "merged")
-    assert p.restore_text() == "*filter\n-A INPUT %s\nCOMMIT\n" % M.render_tokens(
-        tuple(M.tokenize(L_A))
+    assert p.restore_text() == "*filter\n-A INPUT %s\nCOMMIT\n" % TOK.render_tokens(
+        tuple(TOK.tokenize(L_A))
     )
     assert p.changed
 
@@ -408,19 +418,19 @@ POOL = [
 
 
 def random_table(rng):
-    t = S.Table.empty("filter")
+    t = SAVE.Table.empty("filter")
     for name in ("INPUT", "FORWARD", "OUTPUT"):
         t.chains[name].policy = rng.choice(["ACCEPT", "DROP"])
     for name in rng.sample(["U1", "U2", "U3"], rng.randint(0, 3)):
-        t.chains[name] = S.Chain(name)
+        t.chains[name] = SAVE.Chain(name)
     for ch in t.chains.values():
         for _i in range(rng.randint(0, 5)):
             line = rng.choice(POOL)
-            ch.rules.append(M.rule_from_tokens(tuple(M.tokenize(line))))
+            ch.rules.append(RULE.rule_from_tokens(tuple(TOK.tokenize(line))))
         users = [n for n in t.chains if n.startswith("U") and n != ch.name]
         if users and rng.random() < 0.4 and ch.builtin:
             ch.rules.insert(
-                rng.randint(0, len(ch.rules)), M.rule_from_tokens(("-j", rng.choice(users)))
+                rng.randint(0, len(ch.rules)), RULE.rule_from_tokens(("-j", rng.choice(users)))
             )
     return t
 
@@ -443,17 +453,17 @@ PAIRS = transition_pairs()
 def test_transition_pure_round_trip():
     """Applying the lines to the model table (a small interpreter) gives `after`."""
     for a, b in PAIRS:
-        t = apply_lines(a.copy(), P.transition(a, b))
+        t = apply_lines(a.copy(), OPS.transition(a, b))
         assert shape(t) == shape(b)
-        assert P.transition(b, b) == []
+        assert OPS.transition(b, b) == []
 
 
 def apply_lines(t, lines):
     for line in lines:
-        words = M.tokenize(line)
+        words = TOK.tokenize(line)
         op, chain = words[0], words[1]
         if op == "-N":
-            t.chains[chain] = S.Chain(chain)
+            t.chains[chain] = SAVE.Chain(chain)
         elif op == "-X":
             del t.chains[chain]
         elif op == "-F":
@@ -463,11 +473,11 @@ def apply_lines(t, lines):
         elif op == "-D":
             del t.chains[chain].rules[int(words[2]) - 1]
         elif op == "-A":
-            t.chains[chain].rules.append(M.rule_from_tokens(tuple(words[2:])))
+            t.chains[chain].rules.append(RULE.rule_from_tokens(tuple(words[2:])))
         elif op == "-I":
-            t.chains[chain].rules.insert(int(words[2]) - 1, M.rule_from_tokens(tuple(words[3:])))
+            t.chains[chain].rules.insert(int(words[2]) - 1, RULE.rule_from_tokens(tuple(words[3:])))
         elif op == "-R":
-            t.chains[chain].rules[int(words[2]) - 1] = M.rule_from_tokens(tuple(words[3:]))
+            t.chains[chain].rules[int(words[2]) - 1] = RULE.rule_from_tokens(tuple(words[3:]))
         else:
             raise AssertionError("unexpected line %r" % line)
     return t
@@ -479,13 +489,13 @@ def test_transition_in_the_kernel(variant):
     with namespace() as ns:
         for n, (a, b) in enumerate(PAIRS):
             # a full restore replaces the table, user chains of earlier pairs included
-            ns.restore(variant, "ipv4", S.render_table(a), noflush=False)
-            start = S.parse_save(ns.save(variant, "ipv4", "filter"))["filter"]
+            ns.restore(variant, "ipv4", SAVE.render_table(a), noflush=False)
+            start = SAVE.parse_save(ns.save(variant, "ipv4", "filter"))["filter"]
             assert shape(start) == shape(a)
-            lines = P.transition(a, b)
+            lines = OPS.transition(a, b)
             if lines:
                 ns.restore(variant, "ipv4", "*filter\n%s\nCOMMIT\n" % "\n".join(lines))
-            got = S.parse_save(ns.save(variant, "ipv4", "filter"))["filter"]
+            got = SAVE.parse_save(ns.save(variant, "ipv4", "filter"))["filter"]
             assert shape(got) == shape(b), "pair %d: %r" % (n, lines)
 
 

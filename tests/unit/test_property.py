@@ -14,10 +14,14 @@ from _kernel import FAMILIES, VARIANTS, namespace, needs_kernel
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _model as M
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _plan as P
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _state as S
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import constants as V
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import gather as GATHER
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import rule as RULE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import tokens as TOK
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import values as IV
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import config as CONFIG
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules import errors as ERR
 
 BOTH = ("ipv4", "ipv6")
 USER_CHAIN = "HOSTFW-T"
@@ -100,8 +104,8 @@ def kernel_limit_ok(d):
     times burst that overflows 32 bits (test_vocabulary pins the known cases)."""
     if "limit" not in d and "limit_burst" not in d:
         return True
-    ctx = M.Ctx("filter", "INPUT", "rule")
-    n, unit = M.limit_rate(ctx, "limit", d.get("limit", V.LIMIT_DEFAULT)).split("/")
+    ctx = ERR.Ctx("filter", "INPUT", "rule")
+    n, unit = IV.limit_rate(ctx, "limit", d.get("limit", V.LIMIT_DEFAULT)).split("/")
     period = V.LIMIT_SCALE * dict(V.LIMIT_UNITS)[unit] // int(n)
     return period * d.get("limit_burst", V.LIMIT_BURST_DEFAULT) < 1_100_000_000
 
@@ -214,16 +218,16 @@ def rules(draw, with_sets=True):
 
 
 def compiled(d, chain):
-    return M.compile_rule(d, BOTH, "filter", chain, 1)
+    return RULE.compile_rule(d, BOTH, "filter", chain, 1)
 
 
 def one_chain_table(chain, rules):
-    table = S.Table.empty("filter")
+    table = SAVE.Table.empty("filter")
     if chain not in table.chains:
-        table.chains[chain] = S.Chain(chain)
+        table.chains[chain] = SAVE.Chain(chain)
     table.chains[chain].rules = list(rules)
     if USER_CHAIN not in table.chains:
-        table.chains[USER_CHAIN] = S.Chain(USER_CHAIN)
+        table.chains[USER_CHAIN] = SAVE.Chain(USER_CHAIN)
     return table
 
 
@@ -239,8 +243,8 @@ def test_pure_round_trip(rule):
     states = {}
     for fam in BOTH:
         mine = [r for f, r in got if f == fam]
-        text = S.render_table(one_chain_table(chain, mine))
-        parsed = S.parse_save(text)
+        text = SAVE.render_table(one_chain_table(chain, mine))
+        parsed = SAVE.parse_save(text)
         states[fam] = parsed
         back = parsed["filter"].chains[chain].rules
         assert [r.tokens for r in back] == [r.tokens for r in mine]
@@ -251,13 +255,13 @@ def test_pure_round_trip(rule):
                 orig.target,
                 orig.goto,
             )
-            data = S.rule_to_config(r, fam, "filter", chain)
+            data = GATHER.rule_to_config(r, fam, "filter", chain)
             assert "raw" not in data, "our own rule gathered as raw: %r from %r" % (data, d)
-            again = M.compile_rule(data, (fam,), "filter", chain, 1)
+            again = RULE.compile_rule(data, (fam,), "filter", chain, 1)
             assert [(f, x.tokens) for f, x in again] == [(fam, r.tokens)]
     # the gathered config of both families compiles back to the same rules
-    config = S.tables_to_config(states)
-    desired = P.compile_config(config, BOTH)
+    config = GATHER.tables_to_config(states)
+    desired = CONFIG.compile_config(config, BOTH)
     for fam in BOTH:
         want = [r.tokens for f, r in got if f == fam]
         assert [r.tokens for r in desired[(fam, "filter")][chain].rules] == want
@@ -270,7 +274,7 @@ def test_pure_compile_is_deterministic_and_text_round_trips(rule):
     first = compiled(d, chain)
     assert [(f, r.tokens) for f, r in first] == [(f, r.tokens) for f, r in compiled(dict(d), chain)]
     for _f, r in first:
-        assert tuple(M.tokenize(M.render_tokens(r.tokens))) == r.tokens
+        assert tuple(TOK.tokenize(TOK.render_tokens(r.tokens))) == r.tokens
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -288,15 +292,15 @@ def test_pure_gathered_families_merge_back(picks, numeric_icmp):
         if d.get("name") in names:
             continue  # names are unique within a chain
         names.add(d.get("name"))
-        for fam, r in M.compile_rule(d, BOTH, "filter", chain, 1):
+        for fam, r in RULE.compile_rule(d, BOTH, "filter", chain, 1):
             if fams in (fam, "both"):
                 lists[fam].append(r)
     if numeric_icmp:  # the same unnamed ICMP type number in both families
         for fam in BOTH:
             rule = {"icmp_type": numeric_icmp, "ip_version": fam, "jump": "ACCEPT"}
-            lists[fam] += [r for _f, r in M.compile_rule(rule, BOTH, "filter", chain, 1)]
+            lists[fam] += [r for _f, r in RULE.compile_rule(rule, BOTH, "filter", chain, 1)]
     states = {fam: {"filter": one_chain_table(chain, lists[fam])} for fam in BOTH}
-    desired = P.compile_config(S.tables_to_config(states), BOTH)
+    desired = CONFIG.compile_config(GATHER.tables_to_config(states), BOTH)
     for fam in BOTH:
         assert [r.tokens for r in desired[(fam, "filter")][chain].rules] == [
             r.tokens for r in lists[fam]
@@ -330,11 +334,11 @@ def restore_batch(ns, variant, family, batch):
         name = "C%d" % i
         want[name] = toks
         decl.append(":%s - [0:0]" % name)
-        body += ["-A %s %s" % (name, M.render_tokens(t)) for t in toks]
+        body += ["-A %s %s" % (name, TOK.render_tokens(t)) for t in toks]
     text = "\n".join(["*filter", *decl, *body, "COMMIT", ""])
     proc = ns.restore(variant, family, text, noflush=False, check=False)
     assert proc.returncode == 0, "kernel refused the model's rules:\n%s\n%s" % (proc.stderr, text)
-    saved = S.parse_save(ns.save(variant, family, "filter"))["filter"]
+    saved = SAVE.parse_save(ns.save(variant, family, "filter"))["filter"]
     got = {name: [r.tokens for r in saved.chains[name].rules] for name in want}
     return want, got
 

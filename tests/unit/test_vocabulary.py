@@ -9,17 +9,21 @@ import re
 import pytest
 from _vocab_cases import CASES, Case
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _model as M
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _plan as P
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _state as S
-from ansible_collections.hostfw.netfilter.plugins.module_utils._values import RuleError
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import gather as GATHER
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import rule as RULE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import tokens as TOK
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import values as IV
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import config as CONFIG
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules import errors as ERR
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
 
 BOTH = ("ipv4", "ipv6")
 BUILTIN = {"INPUT", "FORWARD", "OUTPUT"}
 
 
 def compiled(case: Case):
-    return M.compile_rule(case.rule, case.families, "filter", case.chain, 1)
+    return RULE.compile_rule(case.rule, case.families, "filter", case.chain, 1)
 
 
 def save_text(chain, lines):
@@ -32,7 +36,7 @@ def save_text(chain, lines):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_canonical_tokens(case):
     got = compiled(case)
-    want = [(fam, tuple(M.tokenize(line))) for fam in BOTH for line in case.lines(fam)]
+    want = [(fam, tuple(TOK.tokenize(line))) for fam in BOTH for line in case.lines(fam)]
     got_pairs = sorted((fam, r.tokens) for fam, r in got)
     assert got_pairs == sorted(want)
 
@@ -40,8 +44,8 @@ def test_canonical_tokens(case):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_render_tokens_round_trips(case):
     for _fam, rule in compiled(case):
-        assert M.tokenize(M.render_tokens(rule.tokens)) == list(rule.tokens)
-        assert rule.text() == M.render_tokens(rule.tokens)
+        assert TOK.tokenize(TOK.render_tokens(rule.tokens)) == list(rule.tokens)
+        assert rule.text() == TOK.render_tokens(rule.tokens)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -50,15 +54,15 @@ def test_idempotent_twin(case):
     gives the same tokens: a second run changes nothing."""
     for fam in BOTH:
         for line in case.lines(fam):
-            tables = S.parse_save(save_text(case.chain, [line]))
+            tables = SAVE.parse_save(save_text(case.chain, [line]))
             (rule,) = tables["filter"].chains[case.chain].rules
-            assert rule.tokens == tuple(M.tokenize(line))
-            data = S.rule_to_config(rule, fam, "filter", case.chain)
+            assert rule.tokens == tuple(TOK.tokenize(line))
+            data = GATHER.rule_to_config(rule, fam, "filter", case.chain)
             if case.raw:
                 assert set(data) == {"raw"}
             else:
                 assert "raw" not in data, "a vocabulary rule came back as raw: %r" % data
-            again = M.compile_rule(data, (fam,), "filter", case.chain, 1)
+            again = RULE.compile_rule(data, (fam,), "filter", case.chain, 1)
             assert [(f, r.tokens) for f, r in again] == [(fam, rule.tokens)]
 
 
@@ -68,12 +72,12 @@ def test_idempotent_twin_through_gathered_config(case):
     states = {}
     for fam in case.families:
         text = save_text(case.chain, case.lines(fam))
-        states[fam] = S.parse_save(text)
-    config = S.tables_to_config(states)
-    desired = P.compile_config(config, case.families)
+        states[fam] = SAVE.parse_save(text)
+    config = GATHER.tables_to_config(states)
+    desired = CONFIG.compile_config(config, case.families)
     for fam in case.families:
         got = [r.tokens for r in desired[(fam, "filter")][case.chain].rules]
-        assert got == [tuple(M.tokenize(line)) for line in case.lines(fam)]
+        assert got == [tuple(TOK.tokenize(line)) for line in case.lines(fam)]
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.rule.get("name")], ids=lambda c: c.id)
@@ -86,7 +90,7 @@ def test_name_is_carried(case):
 
 
 def test_unnamed_rule_key_is_its_tokens():
-    ((_fam, rule),) = M.compile_rule(
+    ((_fam, rule),) = RULE.compile_rule(
         {"protocol": "tcp", "jump": "DROP"}, ("ipv4",), "filter", "INPUT", 1
     )
     assert rule.name is None and rule.key == ("s", rule.tokens) and not rule.owned
@@ -94,7 +98,7 @@ def test_unnamed_rule_key_is_its_tokens():
 
 
 def test_goto_target_recorded():
-    ((_fam, rule),) = M.compile_rule({"goto": "X"}, ("ipv4",), "filter", "INPUT", 1)
+    ((_fam, rule),) = RULE.compile_rule({"goto": "X"}, ("ipv4",), "filter", "INPUT", 1)
     assert rule.target == "X" and rule.goto
 
 
@@ -118,8 +122,8 @@ def test_goto_target_recorded():
     ],
 )
 def test_limit_rate(value, text):
-    ctx = M.Ctx("filter", "INPUT", "rule #1")
-    assert M.limit_rate(ctx, "limit", value) == text
+    ctx = ERR.Ctx("filter", "INPUT", "rule #1")
+    assert IV.limit_rate(ctx, "limit", value) == text
 
 
 # ------------------------------------------------------------------ quoting
@@ -138,8 +142,8 @@ def test_limit_rate(value, text):
     ],
 )
 def test_tokenize(line, words):
-    assert M.tokenize(line) == words
-    assert M.tokenize(M.render_tokens(words)) == words
+    assert TOK.tokenize(line) == words
+    assert TOK.tokenize(TOK.render_tokens(words)) == words
 
 
 # ------------------------------------------------------------------ errors
@@ -147,7 +151,7 @@ def test_tokenize(line, words):
 
 def rule_error(data, chain="INPUT", families=BOTH, index=3):
     with pytest.raises(RuleError) as exc:
-        M.compile_rule(data, families, "filter", chain, index)
+        RULE.compile_rule(data, families, "filter", chain, index)
     return str(exc.value)
 
 
@@ -342,7 +346,7 @@ def test_error_raised_for_non_mapping_rule():
 
 def config_error(config, families=BOTH):
     with pytest.raises(RuleError) as exc:
-        P.compile_config(config, families)
+        CONFIG.compile_config(config, families)
     return str(exc.value)
 
 
@@ -364,7 +368,9 @@ def test_chain_name_29_chars():
 
 def test_chain_name_28_chars_is_fine():
     name = "C" * 28
-    desired = P.compile_config([{"chains": [{"name": name, "rules": [{"jump": "ACCEPT"}]}]}], BOTH)
+    desired = CONFIG.compile_config(
+        [{"chains": [{"name": name, "rules": [{"jump": "ACCEPT"}]}]}], BOTH
+    )
     assert [r.tokens for r in desired[("ipv4", "filter")][name].rules] == [("-j", "ACCEPT")]
 
 
@@ -383,7 +389,7 @@ def test_duplicate_rule_names_in_different_chains_are_fine():
             ]
         }
     ]
-    desired = P.compile_config(config, BOTH)
+    desired = CONFIG.compile_config(config, BOTH)
     assert desired[("ipv6", "filter")]["OUTPUT"].rules[0].name == "ssh"
 
 

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: hostfw.netfilter contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tables and chains as the kernel holds them: parse ``iptables-save`` text,
-print it back, and turn it into the ``config`` format of the modules. Pure."""
+"""Saved rules back into the ``config`` format of the modules: each kernel rule as
+a rule mapping that compiles back to exactly the same tokens (else ``raw``), and
+IPv4 and IPv6 merged where they agree. Pure."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,103 +11,12 @@ __metaclass__ = type
 
 import difflib
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
-from ansible_collections.hostfw.netfilter.plugins.module_utils._model import (
-    compile_rule,
-    render_tokens,
-    rule_from_tokens,
-    split_comment,
-    tokenize,
-)
-from ansible_collections.hostfw.netfilter.plugins.module_utils._values import (
-    RuleError,
-    normalise_proto_word,
-)
-
-
-class Chain:
-    __slots__ = ("name", "policy", "rules")
-
-    def __init__(self, name, policy=None, rules=None):
-        self.name = name
-        self.policy = policy  # None for user chains
-        self.rules = rules if rules is not None else []
-
-    @property
-    def builtin(self):
-        return self.policy is not None
-
-    def copy(self):
-        return Chain(self.name, self.policy, list(self.rules))
-
-
-class Table:
-    __slots__ = ("name", "chains")
-
-    def __init__(self, name, chains=None):
-        self.name = name
-        self.chains = chains if chains is not None else {}
-
-    @classmethod
-    def empty(cls, name):
-        """A table the host does not show yet: its built-in chains, empty, ACCEPT."""
-        return cls(name, {c: Chain(c, "ACCEPT") for c in V.BUILTIN_CHAINS.get(name, ())})
-
-    def copy(self):
-        return Table(self.name, {n: c.copy() for n, c in self.chains.items()})
-
-
-def parse_save(text):
-    """Parse iptables-save / ip6tables-save output (with or without -c)
-    into {table name: Table}, keeping chain and rule order."""
-    tables = {}
-    table = None
-    for line in text.splitlines():
-        if not line or line[0] == "#":
-            continue
-        c = line[0]
-        if c == "*":
-            table = Table(line[1:].strip())
-            tables[table.name] = table
-        elif c == ":":
-            name, policy = line[1:].split()[:2]
-            table.chains[name] = Chain(name, None if policy == "-" else policy)
-        elif c == "-" or c == "[":
-            counters = None
-            if c == "[":
-                counters, _sep, line = line.partition(" ")
-            words = tokenize(line)
-            if len(words) < 2 or words[0] != "-A":
-                raise ValueError("unexpected line in save output: %r" % line)
-            rest = words[2:]
-            if "-p" in rest:
-                for i in range(len(rest) - 1):
-                    if rest[i] == "-p":
-                        rest[i + 1] = normalise_proto_word(rest[i + 1])
-            rule = rule_from_tokens(tuple(rest))
-            if counters:
-                p, _sep, b = counters.strip("[]").partition(":")
-                rule.counters = (int(p), int(b))
-            chain = table.chains.get(words[1])
-            if chain is None:
-                chain = table.chains[words[1]] = Chain(words[1])
-            chain.rules.append(rule)
-    return tables
-
-
-def render_table(table):
-    """Print a table as iptables-save does (without the comment lines)."""
-    out = ["*%s" % table.name]
-    for chain in table.chains.values():
-        out.append(":%s %s [0:0]" % (chain.name, chain.policy or "-"))
-    for chain in table.chains.values():
-        for rule in chain.rules:
-            out.append("-A %s %s" % (chain.name, rule.text()))
-    out.append("COMMIT")
-    return "\n".join(out) + "\n"
-
-
-# ------------------------------------------------------------ config format
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import constants as V
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import compile_rule
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.tokens import render_tokens
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules import naming as N
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.naming import split_comment
 
 
 def _neg(value, neg):
@@ -119,7 +29,7 @@ def _port_value(text, neg):
     return _neg(text, neg)
 
 
-def _structured(tokens, family):
+def structured(tokens, family):
     """Read tokens into a rule mapping of our vocabulary, or None when the rule
     uses anything outside it."""
     d = {}
@@ -240,7 +150,7 @@ def rule_to_config(rule, family, table, chain, verify=True):
 
     verify=False skips the compile-back check (for the informational
     before/after of a change, where speed matters more)."""
-    d = _structured(rule.tokens, family)
+    d = structured(rule.tokens, family)
     if d is not None and not verify:
         return d
     if d is not None:
@@ -309,7 +219,7 @@ def tables_to_config(states, tables=None, chains=None, verify=True):
     """{family: {table: Table}} -> config list. With both families present, a
     table whose chains and policies agree is listed once; otherwise once per
     family with ip_version."""
-    fams = [f for f in V.FAMILIES if f in states]
+    fams = [f for f in N.FAMILIES if f in states]
     names = []
     for fam in fams:
         for t in states[fam]:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hostfw.netfilter contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Constant tables of the rule vocabulary: names the kernel tools accept and how
+"""Constant tables of the iptables dialect: names the kernel tools accept and how
 ``iptables-save`` prints them back. Facts measured with iptables 1.8.9 (nf_tables
 and legacy) in a network namespace; the unit and property tests re-check them."""
 
@@ -9,15 +9,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-FAMILIES = ("ipv4", "ipv6")
-IP_VERSIONS = ("ipv4", "ipv6", "both")
 
-# Comment prefix that marks a rule as ours and carries its name.
-NAME_PREFIX = "hostfw:"
 COMMENT_MAX = 255  # xt_comment stores 256 bytes including the NUL
+
+
 CHAIN_MAX = 28  # "chain name too long (must be under 29 chars)"
+
+
 IFNAME_MAX = 15  # IFNAMSIZ - 1
+
+
 LOG_PREFIX_MAX = 29
+
 
 BUILTIN_CHAINS = {
     "filter": ("INPUT", "FORWARD", "OUTPUT"),
@@ -26,7 +29,10 @@ BUILTIN_CHAINS = {
     "raw": ("PREROUTING", "OUTPUT"),
     "security": ("INPUT", "FORWARD", "OUTPUT"),
 }
+
+
 POLICIES = ("ACCEPT", "DROP")
+
 
 # Targets that are not chains. Anything else in jump/goto must be a user chain.
 TARGETS = frozenset(
@@ -36,6 +42,7 @@ TARGETS = frozenset(
         "SET SECMARK CONNSECMARK SYNPROXY"
     ).split()
 )
+
 
 # Protocols. iptables-save prints a protocol by the host's /etc/protocols name and
 # falls back to its built-in list, then to the number; both sides of every
@@ -65,16 +72,27 @@ PROTO_NUMBERS = {
     "ospfigp": 89,
     "all": 0,
 }
+
+
 PROTO_CANON = {6: "tcp", 17: "udp", 136: "udplite", 1: "icmp", 58: "ipv6-icmp", 50: "esp"}
 PROTO_CANON.update({51: "ah", 132: "sctp", 135: "mh"})
+
+
 PORT_PROTOCOLS = ("tcp", "udp", "sctp", "udplite", "dccp")
+
+
 # the per-protocol match that carries --sport/--dport
 PORT_MATCH = {"tcp": "tcp", "udp": "udp", "sctp": "sctp", "dccp": "dccp"}
 
+
 CTSTATES = ("INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED", "SNAT", "DNAT")
 
+
 TCP_FLAGS = ("FIN", "SYN", "RST", "PSH", "ACK", "URG")
+
+
 SYN_MASK = ("FIN", "SYN", "RST", "ACK")
+
 
 LOG_LEVELS = {
     "emerg": 0,
@@ -88,12 +106,19 @@ LOG_LEVELS = {
     "info": 6,
     "debug": 7,
 }
+
+
 LOG_LEVEL_DEFAULT = 4
+
 
 # limit match: the kernel stores a period of XT_LIMIT_SCALE*seconds/N and the
 # save code prints it back in the largest unit that keeps an integer count.
 LIMIT_SCALE = 10000
+
+
 LIMIT_UNITS = (("day", 86400), ("hour", 3600), ("min", 60), ("sec", 1))
+
+
 LIMIT_UNIT_ALIASES = {
     "s": "sec",
     "sec": "sec",
@@ -106,8 +131,13 @@ LIMIT_UNIT_ALIASES = {
     "d": "day",
     "day": "day",
 }
+
+
 LIMIT_DEFAULT = "3/hour"
+
+
 LIMIT_BURST_DEFAULT = 5
+
 
 # ICMP type names. Values are "type" or "type/code" as iptables-save prints them.
 ICMP4 = {
@@ -152,6 +182,8 @@ ICMP4 = {
     "address-mask-request": "17",
     "address-mask-reply": "18",
 }
+
+
 ICMP6 = {
     "destination-unreachable": "1",
     "no-route": "1/0",
@@ -182,41 +214,33 @@ ICMP6 = {
     "neighbor-advertisement": "136",
     "redirect": "137",
 }
+
+
 # Names that mean the same job in the other family, so one rule with
 # ip_version: both does it for both (PMTU discovery above all).
 ICMP_EQUIV = {
     "ipv6": {"fragmentation-needed": "packet-too-big", "host-unreachable": "address-unreachable"},
     "ipv4": {"packet-too-big": "fragmentation-needed", "address-unreachable": "host-unreachable"},
 }
+
+
 ICMP_NAMES = {"ipv4": ICMP4, "ipv6": ICMP6}
+
+
 # canonical value -> preferred name, for gathering
 ICMP_REVERSE = {}
+
+
 for _fam, _table in ICMP_NAMES.items():
     _rev = {}
     for _name, _value in _table.items():
         _rev.setdefault(_value, _name)
     ICMP_REVERSE[_fam] = _rev
 
-REJECT4 = (
-    "icmp-net-unreachable",
-    "icmp-host-unreachable",
-    "icmp-port-unreachable",
-    "icmp-proto-unreachable",
-    "icmp-net-prohibited",
-    "icmp-host-prohibited",
-    "icmp-admin-prohibited",
-    "tcp-reset",
-)
-REJECT6 = (
-    "icmp6-no-route",
-    "icmp6-adm-prohibited",
-    "icmp6-addr-unreachable",
-    "icmp6-port-unreachable",
-    "icmp6-policy-fail",
-    "icmp6-reject-route",
-    "tcp-reset",
-)
+
 REJECT_DEFAULT = {"ipv4": "icmp-port-unreachable", "ipv6": "icmp6-port-unreachable"}
+
+
 # accepted spellings -> (ipv4 value, ipv6 value); None where the family has none
 REJECT_ALIASES = {
     "icmp-net-unreachable": ("icmp-net-unreachable", "icmp6-no-route"),
@@ -246,5 +270,6 @@ REJECT_ALIASES = {
     "icmp6-reject-route": (None, "icmp6-reject-route"),
     "reject-route": (None, "icmp6-reject-route"),
 }
+
 
 MATCH_SET_FLAGS = ("src", "dst", "src,dst", "dst,src", "src,src", "dst,dst")

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: hostfw.netfilter contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Checks and canonical forms of single values of the rule vocabulary: addresses,
-ranges, ports, rates, protocols, TCP flags. Pure: no Ansible import, no I/O."""
+"""Checks and canonical forms of single values: addresses, ranges, ports, numbers,
+booleans, text. Pure: no Ansible import, no I/O."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,53 +11,13 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
-
 _CTRL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
 _V4_RE = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?$")
+
+
 _ADDRESS_CACHE = {}
-
-
-class RuleError(ValueError):
-    """Bad input: the message names the table, chain, rule and key."""
-
-
-# ---------------------------------------------------------------- value checks
-
-
-class Ctx:
-    """Where a rule sits, for error messages and chain-dependent checks."""
-
-    __slots__ = ("table", "chain", "_label", "_data", "_index")
-
-    def __init__(self, table, chain, label, data=None, index=None):
-        self.table = table
-        self.chain = chain
-        self._label = label  # or None: rule_label(data, index), made only when needed
-        self._data = data
-        self._index = index
-
-    @property
-    def label(self):
-        if self._label is None:
-            self._label = rule_label(self._data, self._index)
-        return self._label
-
-    def fail(self, key, msg):
-        where = "table %s, chain %s, %s" % (self.table, self.chain, self.label)
-        if key:
-            raise RuleError("%s: key '%s': %s" % (where, key, msg))
-        raise RuleError("%s: %s" % (where, msg))
-
-
-def rule_label(data, index):
-    """'rule 'ssh' (#3)' in a list; index None for a rule given on its own."""
-    name = data.get("name") if isinstance(data, dict) else None
-    if index is None:
-        return "rule '%s'" % name if name else "the rule"
-    if name:
-        return "rule '%s' (#%d)" % (name, index)
-    return "rule #%d" % index
 
 
 def split_neg(value):
@@ -234,84 +194,3 @@ def clean_text(ctx, key, value):
     if _CTRL_RE.search(value):
         ctx.fail(key, "must not contain control characters or newlines")
     return value
-
-
-def limit_rate(ctx, key, value):
-    """Canonical '--limit' text: the save code prints the stored period back in the
-    largest unit that divides it evenly (60/minute comes back as 1/sec)."""
-    text = str(value).strip()
-    num, _sep, unit = text.partition("/")
-    if not num.isdigit() or int(num) == 0:
-        ctx.fail(key, "expected a rate like '5/second' or '10/minute', got %r" % (value,))
-    unit = V.LIMIT_UNIT_ALIASES.get((unit or "sec").strip().lower())
-    if unit is None:
-        ctx.fail(key, "unknown unit in %r; use second, minute, hour or day" % (value,))
-    mult = V.LIMIT_SCALE * dict(V.LIMIT_UNITS)[unit]
-    count = int(num)
-    if count > mult:
-        ctx.fail(key, "rate %r is too fast for the limit match" % (value,))
-    period = mult // count
-    # mirror libxt_limit's print_rate
-    units = V.LIMIT_UNITS
-    i = 1
-    while i < len(units):
-        m = V.LIMIT_SCALE * units[i][1]
-        if period > m or m // period < m % period:
-            break
-        i += 1
-    m = V.LIMIT_SCALE * units[i - 1][1]
-    return "%d/%s" % (m // period, units[i - 1][0])
-
-
-def limit_period(rate):
-    """The kernel's stored period for a canonical rate like '5/min'."""
-    num, _sep, unit = rate.partition("/")
-    return V.LIMIT_SCALE * dict(V.LIMIT_UNITS)[unit] // int(num)
-
-
-def protocol(ctx, value):
-    neg, v = split_neg(value)
-    v = str(v).strip().lower()
-    if v.isdigit():
-        n = int(v)
-        if n > 255:
-            ctx.fail("protocol", "protocol number %d is out of range 0-255" % n)
-    elif v in V.PROTO_NUMBERS:
-        n = V.PROTO_NUMBERS[v]
-    else:
-        ctx.fail("protocol", "unknown protocol %r (use a name like tcp or a number)" % (value,))
-    return neg, n
-
-
-def proto_token(number, family):
-    if number == 1 and family == "ipv6":
-        number = 58
-    return V.PROTO_CANON.get(number, str(number))
-
-
-def normalise_proto_word(word):
-    """Normalise a protocol as printed by save (host-dependent) to our canonical word."""
-    w = word.lower()
-    n = int(w) if w.isdigit() else V.PROTO_NUMBERS.get(w)
-    if n is None:
-        return word
-    return V.PROTO_CANON.get(n, str(n))
-
-
-def tcp_flag_set(ctx, flags):
-    out = set()
-    for fl in flags if isinstance(flags, (list, tuple)) else [flags]:
-        fl = str(fl).strip().upper()
-        if fl == "ALL":
-            out.update(V.TCP_FLAGS)
-        elif fl == "NONE":
-            continue
-        elif fl in V.TCP_FLAGS:
-            out.add(fl)
-        else:
-            ctx.fail("tcp_flags", "unknown TCP flag %r" % fl)
-    return out
-
-
-def flags_text(flags):
-    return ",".join(x for x in V.TCP_FLAGS if x in flags) or "NONE"

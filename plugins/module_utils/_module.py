@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: hostfw.netfilter contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared module plumbing: the common options every module of the collection
-takes, choosing a backend, reading the host's tables, and shaping the result."""
+"""Ansible glue: the common options every module of the collection takes, the
+backend the task asks for, reading the host's tables, the connection guard,
+applying, and the one result every changing module ends with."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,21 +13,25 @@ import os
 import time
 import traceback
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _guard
-from ansible_collections.hostfw.netfilter.plugins.module_utils._backends import (
+from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.base import (
     BackendError,
-    IptcBackend,
-    RestoreBackend,
     detect_variant,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import (
-    TablePlan,
-    transition,
+from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.iptc import IptcBackend
+from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.restore import (
+    RestoreBackend,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._state import (
+from ansible_collections.hostfw.netfilter.plugins.module_utils._eval import guard as _guard
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import (
+    tables_to_config,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import (
     parse_save,
     render_table,
-    tables_to_config,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.operations import (
+    TablePlan,
+    transition,
 )
 
 COMMON_ARGS = dict(

@@ -14,10 +14,14 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils._state import _structured
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import structured
 
 ACCEPT = "accept"
+
+
 DROP = "drop"
+
+
 # targets after which the packet goes on to the next rule
 NON_TERMINATING = frozenset(
     "LOG NFLOG MARK CONNMARK CT NOTRACK TCPMSS TRACE CLASSIFY TEE AUDIT CHECKSUM DSCP TOS "
@@ -119,7 +123,7 @@ def verdicts(table, chain_name, client, server, sport, family, depth=0):
         return {ACCEPT, DROP}
     out = set()
     for rule in chain.rules:
-        d = _structured(rule.tokens, family)
+        d = structured(rule.tokens, family)
         hit = None if d is None else _match(d, client, server, sport)
         if hit is False:
             continue

@@ -23,22 +23,30 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import importlib
 import inspect
 import json
 import os
+import pkgutil
 import tempfile
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import (
-    _model,
-    _plan,
-    _state,
-    _values,
-    _vocab,
-)
+from ansible_collections.hostfw.netfilter.plugins.module_utils import _iptables, _plan, _rules
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import render_table
 
 FORMAT = 1
 DEFAULT_DIR = "/var/cache/hostfw-netfilter"
 _CODE = []
+
+
+def _planning_modules():
+    """Every module of the packages that decide a plan (the vocabulary, the
+    dialect, planning) and this one, whole packages rather than a hand-kept list."""
+    mods = [importlib.import_module(__name__)]
+    for pkg in (_rules, _iptables, _plan):
+        mods.append(pkg)
+        names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__))
+        mods.extend(importlib.import_module("%s.%s" % (pkg.__name__, n)) for n in names)
+    return mods
 
 
 def code_digest():
@@ -46,7 +54,8 @@ def code_digest():
     trusts an entry written by another."""
     if not _CODE:
         h = hashlib.sha256(b"%d" % FORMAT)
-        for mod in (_vocab, _values, _model, _state, _plan):
+        for mod in _planning_modules():
+            h.update(mod.__name__.encode("utf-8") + b"\0")
             try:
                 h.update(inspect.getsource(mod).encode("utf-8"))
             except (OSError, TypeError):  # no source available: never reuse entries
@@ -93,7 +102,7 @@ def save_digest(text):
 
 def tables_digest(tables):
     """save_digest of the text the kernel would print for {name: Table}."""
-    return save_digest("".join(_state.render_table(t) for t in tables.values()))
+    return save_digest("".join(render_table(t) for t in tables.values()))
 
 
 class Memo:

@@ -1,9 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: hostfw.netfilter contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The rule model: validate a rule mapping of the shared vocabulary, render it to
-the canonical tokens that ``iptables-save`` prints back, and turn saved rules back
-into mappings. Pure: no Ansible import, no I/O."""
+"""One rule: validate a rule mapping of the vocabulary, expand it by family and
+address, render the canonical tokens ``iptables-save`` prints back. Pure."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,23 +11,34 @@ __metaclass__ = type
 import difflib
 import re
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils import _vocab as V
-from ansible_collections.hostfw.netfilter.plugins.module_utils._values import (
-    Ctx,
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import constants as V
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.tokens import (
+    render_tokens,
+    tokenize,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.values import (
+    flags_text,
+    limit_period,
+    limit_rate,
+    normalise_proto_word,
+    proto_token,
+    protocol,
+    tcp_flag_set,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules import naming as N
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import Ctx
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.naming import (
+    comment_text,
+    split_comment,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.values import (
     address,
     as_list,
     boolean,
     clean_text,
-    flags_text,
     ip_range,
-    limit_period,
-    limit_rate,
-    normalise_proto_word,
     port,
-    proto_token,
-    protocol,
     split_neg,
-    tcp_flag_set,
     whole_number,
 )
 
@@ -68,18 +78,22 @@ RULE_KEYS = (
     "raw",
     "counters",  # read-only: rules_info reports them; ignored on input
 )
+
+
 _RULE_KEYSET = frozenset(RULE_KEYS)
+
+
 # match modules a migrated ansible.builtin.iptables task may name in `match`;
 # each is added by the keys that need it, so naming it changes nothing.
 _IMPLIED_MATCHES = frozenset(
     "tcp udp sctp icmp icmp6 icmpv6 multiport conntrack state comment limit iprange set owner".split()
 )
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+=/#-]*$")
+
+
 _CHAIN_RE = re.compile(r"^[^\s!-][^\s]*$")
+
+
 _IFACE_RE = re.compile(r"^[A-Za-z0-9_.:@-]+\+?$")
-_TOKEN_RE = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
-_UNESCAPE_RE = re.compile(r"\\(.)")
-_SAFE_RE = re.compile(r"^[A-Za-z0-9_.:/,+=@%!-]+$")
 
 
 class Rule:
@@ -127,56 +141,6 @@ class Rule:
         return "Rule(%r)" % (self.text(),)
 
 
-# ---------------------------------------------------------------- text helpers
-
-
-def _quoted(word):
-    return '"' + re.sub(r'(["\\\'])', r"\\\1", word) + '"'
-
-
-def quote(word):
-    """Quote a word for restore text when it needs it."""
-    if word and _SAFE_RE.match(word):
-        return word
-    return _quoted(word)
-
-
-_SAVE_PLAIN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-_STRING_OPTIONS = frozenset(("--comment", "--log-prefix"))
-
-
-def render_tokens(tokens):
-    """Restore text of a rule; strings are quoted as iptables-save quotes them
-    (anything beyond letters, digits, '_' and '-'), so diffs read like save output."""
-    out = []
-    prev = None
-    for t in tokens:
-        if prev in _STRING_OPTIONS and not _SAVE_PLAIN_RE.match(t):
-            out.append(_quoted(t))
-        else:
-            out.append(quote(t))
-        prev = t
-    return " ".join(out)
-
-
-def tokenize(line):
-    """Split one saved rule line into words, undoing iptables-save's quoting."""
-    if '"' not in line:  # nothing quoted: plain words (most saved rules)
-        return line.split()
-    if "\\" not in line:  # quoted, but nothing escaped
-        return [quoted or bare for quoted, bare in _TOKEN_RE.findall(line)]
-    out = []
-    for quoted, bare in _TOKEN_RE.findall(line):
-        if bare:
-            out.append(bare)
-        else:
-            out.append(_UNESCAPE_RE.sub(r"\1", quoted))
-    return out
-
-
-# ---------------------------------------------------------------- compilation
-
-
 class _Parsed:
     """A validated rule, before it is split by family and address."""
 
@@ -208,7 +172,7 @@ def parse_rule(data, families, ctx):
     name = d.get("name")
     if name is not None:
         name = clean_text(ctx, "name", name)
-        if not _NAME_RE.match(name):
+        if not N.NAME_RE.match(name):
             ctx.fail("name", "%r must start with a letter or digit and hold no spaces" % name)
     p.name = name
     p.comment = clean_text(ctx, "comment", d["comment"]) if "comment" in d else None
@@ -223,14 +187,14 @@ def parse_rule(data, families, ctx):
     explicit = None
     if "ip_version" in d:
         ipv = d["ip_version"]
-        if ipv not in V.IP_VERSIONS:
+        if ipv not in N.IP_VERSIONS:
             ctx.fail("ip_version", "must be one of ipv4, ipv6, both; got %r" % (ipv,))
-        explicit = set(V.FAMILIES) if ipv == "both" else {ipv}
+        explicit = set(N.FAMILIES) if ipv == "both" else {ipv}
         allowed &= explicit
         if not allowed:
             return None
     p.explicit = explicit
-    inferred = set(V.FAMILIES)
+    inferred = set(N.FAMILIES)
 
     if "raw" in d:
         others = [k for k in d if k not in ("raw", "ip_version", "table", "chain", "counters")]
@@ -284,7 +248,7 @@ def parse_rule(data, families, ctx):
         if proto[1] not in (1, 58) or proto[0]:
             ctx.fail("icmp_type", "needs protocol icmp (or icmpv6), not %r" % (d["protocol"],))
         values = {}
-        for fam in V.FAMILIES:
+        for fam in N.FAMILIES:
             table = V.ICMP_NAMES[fam]
             name_ = V.ICMP_EQUIV[fam].get(t, t)
             if name_ in table:
@@ -297,13 +261,13 @@ def parse_rule(data, families, ctx):
             if canon == "255" or canon.startswith("255/"):
                 canon = "any"
             addr_fams = {a[1] for a in p.sources + p.dests if a is not None}
-            if len(allowed & inferred & (addr_fams or set(V.FAMILIES))) != 1:
+            if len(allowed & inferred & (addr_fams or set(N.FAMILIES))) != 1:
                 ctx.fail(
                     "icmp_type",
                     "a numeric ICMP type means different things in IPv4 and IPv6: "
                     "set ip_version to ipv4 or ipv6, or use a name",
                 )
-            values = {fam: canon for fam in V.FAMILIES}
+            values = {fam: canon for fam in N.FAMILIES}
         elif not values:
             ctx.fail("icmp_type", "unknown ICMP type name %r" % t)
         inferred &= set(values)
@@ -415,12 +379,12 @@ def parse_rule(data, families, ctx):
         rw = V.REJECT_ALIASES.get(str(d["reject_with"]).strip())
         if rw is None:
             ctx.fail("reject_with", "unknown reject type %r" % (d["reject_with"],))
-        for fam, value in zip(V.FAMILIES, rw):
+        for fam, value in zip(N.FAMILIES, rw):
             if value is None:
                 inferred &= {"ipv6" if fam == "ipv4" else "ipv4"}
         if "tcp-reset" in rw and not tcp_only:
             ctx.fail("reject_with", "tcp-reset needs protocol tcp")
-        f["reject_with"] = dict(zip(V.FAMILIES, rw))
+        f["reject_with"] = dict(zip(N.FAMILIES, rw))
     for key in ("log_prefix", "log_level"):
         if key in d and jump != "LOG":
             ctx.fail(key, "needs jump: LOG")
@@ -451,24 +415,6 @@ def parse_rule(data, families, ctx):
         ctx.fail("ip_version", "conflicts with the rule's addresses or ICMP/reject types")
     p.families = fams
     return p
-
-
-def comment_text(name, comment):
-    if name is None:
-        return comment
-    if comment:
-        return "%s%s %s" % (V.NAME_PREFIX, name, comment)
-    return V.NAME_PREFIX + name
-
-
-def split_comment(text):
-    """-> (name, user comment) of a kernel comment."""
-    if text is not None and text.startswith(V.NAME_PREFIX):
-        rest = text[len(V.NAME_PREFIX) :]
-        name, _sep, comment = rest.partition(" ")
-        if name and _NAME_RE.match(name):
-            return name, (comment or None)
-    return None, text
 
 
 def _neg(out, neg):
@@ -632,7 +578,7 @@ def compile_rule(data, families, table, chain, index):
         name = p.name
         if name is not None and many:
             name = "%s#%d" % (name, i)
-        for fam in V.FAMILIES:
+        for fam in N.FAMILIES:
             if fam in fams:
                 out.append((fam, rule_from_tokens(tokens_for(p, fam, s, dd, name))))
     return out

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostfw.netfilter contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Words of iptables-save / iptables-restore text: split a saved line, quote a word.
+Pure."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+_TOKEN_RE = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
+
+
+_UNESCAPE_RE = re.compile(r"\\(.)")
+
+
+_SAFE_RE = re.compile(r"^[A-Za-z0-9_.:/,+=@%!-]+$")
+
+
+def _quoted(word):
+    return '"' + re.sub(r'(["\\\'])', r"\\\1", word) + '"'
+
+
+def quote(word):
+    """Quote a word for restore text when it needs it."""
+    if word and _SAFE_RE.match(word):
+        return word
+    return _quoted(word)
+
+
+_SAVE_PLAIN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+_STRING_OPTIONS = frozenset(("--comment", "--log-prefix"))
+
+
+def render_tokens(tokens):
+    """Restore text of a rule; strings are quoted as iptables-save quotes them
+    (anything beyond letters, digits, '_' and '-'), so diffs read like save output."""
+    out = []
+    prev = None
+    for t in tokens:
+        if prev in _STRING_OPTIONS and not _SAVE_PLAIN_RE.match(t):
+            out.append(_quoted(t))
+        else:
+            out.append(quote(t))
+        prev = t
+    return " ".join(out)
+
+
+def tokenize(line):
+    """Split one saved rule line into words, undoing iptables-save's quoting."""
+    if '"' not in line:  # nothing quoted: plain words (most saved rules)
+        return line.split()
+    if "\\" not in line:  # quoted, but nothing escaped
+        return [quoted or bare for quoted, bare in _TOKEN_RE.findall(line)]
+    out = []
+    for quoted, bare in _TOKEN_RE.findall(line):
+        if bare:
+            out.append(bare)
+        else:
+            out.append(_UNESCAPE_RE.sub(r"\1", quoted))
+    return out
