@@ -14,7 +14,9 @@ __metaclass__ = type
 
 import ipaddress
 
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import keys as K
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import structured
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.packet import Packet
 
 ACCEPT = "accept"
 
@@ -44,73 +46,28 @@ def parse_ssh_connection(value):
     return family, c, s, sport
 
 
-def _addr_in(addr, value):
-    neg = value.startswith("!")
-    net = ipaddress.ip_network(value.lstrip("!"), strict=False)
-    if net.version != addr.version:
-        return False
-    return (addr in net) != neg
-
-
-def _port_in(port, value):
-    neg = str(value).startswith("!")
-    text = str(value).lstrip("!")
-    lo, _sep, hi = text.partition(":")
-    hit = int(lo) <= port <= int(hi or lo)
-    return hit != neg
-
-
-def _range_in(addr, value):
-    neg = value.startswith("!")
-    lo, _sep, hi = value.lstrip("!").partition("-")
-    a, b = ipaddress.ip_address(lo), ipaddress.ip_address(hi)
-    if a.version != addr.version:
-        return False
-    return (a <= addr <= b) != neg
-
-
 def _match(d, client, server, sport):
-    """True, False or None (cannot tell) for a new TCP SYN client -> server:sport."""
+    """True, False or None (cannot tell) for a new TCP SYN client -> server:sport,
+    each key decided by its packet test in the key table."""
+    pkt = Packet(
+        "ipv4" if client.version == 4 else "ipv6",
+        client,
+        server,
+        "tcp",
+        dport=sport,
+        state="NEW",
+        syn=True,
+        fragment=False,
+    )
     unknown = False
     for key, value in d.items():
-        if key in ("name", "comment", "jump", "goto", "reject_with", "log_prefix", "log_level"):
+        row = K.BY_NAME[key]
+        if not row.matches:
             continue
-        if key == "source":
-            ok = _addr_in(client, value)
-        elif key == "destination":
-            ok = _addr_in(server, value)
-        elif key == "protocol":
-            neg = value.startswith("!")
-            ok = (value.lstrip("!") == "tcp") != neg
-        elif key == "destination_port":
-            ok = _port_in(sport, value)
-        elif key == "source_port":
+        hit = row.test(value, pkt) if row.test is not None else None
+        if hit is None:
             unknown = True
-            continue
-        elif key == "destination_ports":
-            ok = any(_port_in(sport, p) for p in value)
-        elif key == "ctstate":
-            ok = "NEW" in value
-        elif key == "syn":
-            ok = value == "match"
-        elif key == "src_range":
-            ok = _range_in(client, value)
-        elif key == "dst_range":
-            ok = _range_in(server, value)
-        elif key in ("icmp_type", "fragment"):
-            ok = False
-        elif key == "in_interface" and not client.is_loopback:
-            # a packet from a non-loopback address never arrives on lo
-            neg = value.startswith("!")
-            if value.lstrip("!") == "lo":
-                ok = neg
-            else:
-                unknown = True
-                continue
-        else:  # other interfaces, limit, match_set, tcp_flags, owner: undecidable
-            unknown = True
-            continue
-        if not ok:
+        elif not hit:
             return False
     return None if unknown else True
 

@@ -32,6 +32,7 @@ import tempfile
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _iptables, _plan, _rules
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import render_table
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.tokens import split_blanks
 
 FORMAT = 1
 DEFAULT_DIR = "/var/cache/hostfw-netfilter"
@@ -80,14 +81,14 @@ def save_digest(text):
     tables = []
     name = None
     decls, blocks = [], {}
-    for line in text.splitlines():
+    for line in text.split("\n"):  # not splitlines(): comments may hold U+2028
         if not line or line[0] == "#":
             continue
         c = line[0]
         if c == "-":
             blocks.setdefault(line.split(" ", 2)[1], []).append(line)
         elif c == ":":
-            decls.append(" ".join(line[1:].split()[:2]))
+            decls.append(" ".join(split_blanks(line[1:])[:2]))
         elif c == "*":
             name, decls, blocks = line, [], {}
         elif line == "COMMIT" and name is not None:

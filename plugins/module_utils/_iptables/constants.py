@@ -44,6 +44,29 @@ TARGETS = frozenset(
 )
 
 
+# Targets that exist only in some tables (measured with iptables 1.8.9, nf_tables
+# and legacy: the kernel refuses them elsewhere). Targets not listed here are
+# left to the kernel.
+TARGET_TABLES = {
+    "MASQUERADE": ("nat",),
+    "SNAT": ("nat",),
+    "DNAT": ("nat",),
+    "REDIRECT": ("nat",),
+    "CHECKSUM": ("mangle",),
+    "DSCP": ("mangle",),
+    "TOS": ("mangle",),
+    "TTL": ("mangle",),
+    "HL": ("mangle",),
+    "CT": ("raw",),
+    "NOTRACK": ("raw",),
+    "REJECT": ("filter",),
+    "DROP": ("filter", "mangle", "raw", "security"),
+    "CONNSECMARK": ("mangle", "security"),
+    "SYNPROXY": ("filter", "security"),
+    "CLASSIFY": ("filter", "nat", "mangle", "security"),
+    "TCPMSS": ("filter", "nat", "mangle", "security"),
+}
+
 # Protocols. iptables-save prints a protocol by the host's /etc/protocols name and
 # falls back to its built-in list, then to the number; both sides of every
 # comparison are normalised to the names below (the built-in list) or a number.

@@ -11,28 +11,19 @@ __metaclass__ = type
 
 import difflib
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import constants as V
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import keys as K
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import compile_rule
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.tokens import render_tokens
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules import naming as N
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
-from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.naming import split_comment
-
-
-def _neg(value, neg):
-    return "!" + str(value) if neg else value
-
-
-def _port_value(text, neg):
-    if not neg and text.isdigit():
-        return int(text)
-    return _neg(text, neg)
 
 
 def structured(tokens, family):
-    """Read tokens into a rule mapping of our vocabulary, or None when the rule
-    uses anything outside it."""
+    """Read saved tokens into a rule mapping of the vocabulary through the key
+    table's readers, or None when the rule uses anything outside it."""
     d = {}
+    group = K.BASE
+    modules = []
     n = len(tokens)
     i = 0
     neg = False
@@ -43,105 +34,34 @@ def structured(tokens, family):
                 neg = True
                 i += 1
                 continue
-            if t in ("-s", "-d", "-i", "-o"):
-                key = {"-s": "source", "-d": "destination", "-i": "in_interface"}.get(
-                    t, "out_interface"
-                )
-                d[key] = _neg(tokens[i + 1], neg)
+            if t == "-m" and group != K.TARGET and not neg:
+                modules.append(tokens[i + 1])
+                group = K.group_of_module(tokens[i + 1])
                 i += 2
-            elif t == "-p":
-                proto = tokens[i + 1]
-                d["protocol"] = _neg("icmp" if proto == "ipv6-icmp" else proto, neg)
-                i += 2
-            elif t == "-f":
-                if neg:
-                    return None
-                d["fragment"] = True
-                i += 1
-            elif t == "-m":
-                i = _read_match(tokens, i + 2, tokens[i + 1], d, family)
-                if i is None:
-                    return None
-            elif t in ("-j", "-g"):
-                if neg:
-                    return None
-                d["jump" if t == "-j" else "goto"] = tokens[i + 1]
-                i += 2
-                while i < n:
-                    opt = tokens[i]
-                    if opt == "--reject-with":
-                        if tokens[i + 1] != V.REJECT_DEFAULT[family]:
-                            d["reject_with"] = tokens[i + 1]
-                    elif opt == "--log-prefix":
-                        d["log_prefix"] = tokens[i + 1]
-                    elif opt == "--log-level":
-                        d["log_level"] = int(tokens[i + 1])
-                    else:
-                        return None
-                    i += 2
+                continue
+            if t in ("-j", "-g"):
+                group = where = K.TARGET
+            elif t.startswith("--"):
+                where = group
+            elif group == K.TARGET:
+                return None  # only the target's options follow the target
             else:
+                where = K.BASE
+            row = K.READERS.get((where, t))
+            if row is None:
                 return None
+            args = tokens[i + 1 : i + 1 + row.nargs]
+            if len(args) != row.nargs or not row.read(args, neg, family, d):
+                return None
+            i += 1 + row.nargs
             neg = False
     except (IndexError, ValueError):
         return None
+    for module in modules:
+        default = K.MODULE_DEFAULTS.get(module)
+        if default is not None and default[0] not in d:
+            d[default[0]] = default[1]
     return d
-
-
-def _read_match(tokens, i, module, d, family):
-    n = len(tokens)
-    neg = False
-    while i < n and (tokens[i].startswith("--") or tokens[i] == "!"):
-        opt = tokens[i]
-        if opt == "!":
-            neg = True
-            i += 1
-            continue
-        arg = tokens[i + 1]
-        if module in V.PORT_MATCH and opt in ("--sport", "--dport"):
-            d["source_port" if opt == "--sport" else "destination_port"] = _port_value(arg, neg)
-        elif module == "tcp" and opt == "--tcp-flags":
-            comp = tokens[i + 2]
-            i += 1
-            if arg == ",".join(V.SYN_MASK) and comp == "SYN":
-                d["syn"] = "negate" if neg else "match"
-            elif neg:
-                return None
-            else:
-                d["tcp_flags"] = {
-                    "flags": arg.split(","),
-                    "flags_set": [] if comp == "NONE" else comp.split(","),
-                }
-        elif (module, opt) in (("icmp", "--icmp-type"), ("icmp6", "--icmpv6-type")):
-            d["icmp_type"] = _neg(V.ICMP_REVERSE[family].get(arg, arg), neg)
-        elif module == "multiport" and opt == "--dports" and not neg:
-            d["destination_ports"] = [_port_value(x, False) for x in arg.split(",")]
-        elif module == "iprange" and opt in ("--src-range", "--dst-range"):
-            d["src_range" if opt == "--src-range" else "dst_range"] = _neg(arg, neg)
-        elif module == "set" and opt == "--match-set":
-            d["match_set"] = _neg(arg, neg)
-            d["match_set_flags"] = tokens[i + 2]
-            i += 1
-        elif module == "conntrack" and opt == "--ctstate" and not neg:
-            d["ctstate"] = arg.split(",")
-        elif module == "limit" and opt == "--limit" and not neg:
-            d["limit"] = arg
-        elif module == "limit" and opt == "--limit-burst" and not neg:
-            d["limit_burst"] = int(arg)
-        elif module == "owner" and opt in ("--uid-owner", "--gid-owner"):
-            d["uid_owner" if opt == "--uid-owner" else "gid_owner"] = _neg(arg, neg)
-        elif module == "comment" and opt == "--comment" and not neg:
-            name, comment = split_comment(arg)
-            if name is not None:
-                d["name"] = name
-            if comment is not None:
-                d["comment"] = comment
-        else:
-            return None
-        neg = False
-        i += 2
-    if module == "limit" and "limit" not in d:
-        d["limit"] = V.LIMIT_DEFAULT
-    return i
 
 
 def rule_to_config(rule, family, table, chain, verify=True):
@@ -167,7 +87,7 @@ def _image(d, family, table, chain):
     """Tokens that rule mapping `d` gives in `family`, or None. A numeric ICMP
     type means different things per family: such rules are never merged."""
     icmp = str(d.get("icmp_type", "")).lstrip("!")
-    if icmp[:1].isdigit():
+    if icmp[:1] in "0123456789" and icmp[:1]:
         return None
     try:
         got = compile_rule(d, (family,), table, chain, 0)

@@ -12,7 +12,10 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import (
     rule_from_tokens,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.tokens import tokenize
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.tokens import (
+    split_blanks,
+    tokenize,
+)
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.values import (
     normalise_proto_word,
 )
@@ -52,18 +55,23 @@ class Table:
 
 def parse_save(text):
     """Parse iptables-save / ip6tables-save output (with or without -c)
-    into {table name: Table}, keeping chain and rule order."""
+    into {table name: Table}, keeping chain and rule order.
+
+    Lines end at "\n" only, words at ASCII spaces and tabs only:
+    str.splitlines() and str.split() would also break at U+2028, U+2029,
+    U+0085, \x1c-\x1f, \x0b or \x0c, which a comment or a foreign chain name
+    may hold (iptables-save prints them as they are)."""
     tables = {}
     table = None
-    for line in text.splitlines():
+    for line in text.split("\n"):
         if not line or line[0] == "#":
             continue
         c = line[0]
         if c == "*":
-            table = Table(line[1:].strip())
+            table = Table(line[1:].strip(" \t"))
             tables[table.name] = table
         elif c == ":":
-            name, policy = line[1:].split()[:2]
+            name, policy = split_blanks(line[1:])[:2]
             table.chains[name] = Chain(name, None if policy == "-" else policy)
         elif c == "-" or c == "[":
             counters = None

@@ -8,8 +8,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import constants as V
-from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.values import split_neg
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.values import (
+    DIGITS_RE,
+    split_neg,
+    utf8_size,
+)
 
 
 def limit_rate(ctx, key, value):
@@ -17,7 +23,7 @@ def limit_rate(ctx, key, value):
     largest unit that divides it evenly (60/minute comes back as 1/sec)."""
     text = str(value).strip()
     num, _sep, unit = text.partition("/")
-    if not num.isdigit() or int(num) == 0:
+    if not DIGITS_RE.fullmatch(num) or int(num) == 0:
         ctx.fail(key, "expected a rate like '5/second' or '10/minute', got %r" % (value,))
     unit = V.LIMIT_UNIT_ALIASES.get((unit or "sec").strip().lower())
     if unit is None:
@@ -48,7 +54,7 @@ def limit_period(rate):
 def protocol(ctx, value):
     neg, v = split_neg(value)
     v = str(v).strip().lower()
-    if v.isdigit():
+    if DIGITS_RE.fullmatch(v):
         n = int(v)
         if n > 255:
             ctx.fail("protocol", "protocol number %d is out of range 0-255" % n)
@@ -68,7 +74,7 @@ def proto_token(number, family):
 def normalise_proto_word(word):
     """Normalise a protocol as printed by save (host-dependent) to our canonical word."""
     w = word.lower()
-    n = int(w) if w.isdigit() else V.PROTO_NUMBERS.get(w)
+    n = int(w) if DIGITS_RE.fullmatch(w) else V.PROTO_NUMBERS.get(w)
     if n is None:
         return word
     return V.PROTO_CANON.get(n, str(n))
@@ -91,3 +97,43 @@ def tcp_flag_set(ctx, flags):
 
 def flags_text(flags):
     return ",".join(x for x in V.TCP_FLAGS if x in flags) or "NONE"
+
+
+# characters iptables-restore treats as quoting or escaping; a chain name is
+# written unquoted in restore text ('-A NAME', ':NAME - [0:0]', '-j NAME')
+_CHAIN_BAD_RE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\"'\\\\]|\\s")
+
+
+def chain_name_problem(name):
+    """Why `name` cannot be a chain or target name, or None when it can.
+
+    The message names no chain, so that callers can say where it was given.
+    Refused: a non-string or empty name; control characters (C0 with NUL,
+    DEL, C1 such as U+0085) and lone surrogates; any whitespace (Unicode too:
+    U+00A0, U+2028...); a quote or backslash; a leading '!' or '-'; more than
+    CHAIN_MAX (28) bytes of UTF-8, which is what the kernel counts
+    (XT_EXTENSION_MAXNAMELEN is 29 bytes with the NUL; measured with iptables
+    1.8.9, nf_tables and legacy: 28 bytes pass, 29 do not, whatever the
+    number of characters). Target names (ACCEPT...) pass: whether a name may
+    be a user chain is the caller's question."""
+    if not isinstance(name, str):
+        return "a chain name must be a string, got %r" % (name,)
+    if not name:
+        return "a chain needs a name"
+    m = _CHAIN_BAD_RE.search(name)
+    if m:
+        c = m.group(0)
+        o = ord(c)
+        if 0xD800 <= o < 0xE000:
+            return "it is not valid UTF-8 text"
+        if o < 32 or 127 <= o < 160:
+            return "control characters are not allowed (U+%04X)" % o
+        if c.isspace():
+            return "whitespace is not allowed (U+%04X)" % o
+        return "quotes and backslashes are not allowed"
+    if name[0] in "!-":
+        return "it must not start with '!' or '-'"
+    size = utf8_size(name)
+    if size > V.CHAIN_MAX:
+        return "%d bytes of UTF-8; the kernel allows at most %d" % (size, V.CHAIN_MAX)
+    return None

@@ -9,12 +9,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import math
 import re
 
-_CTRL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# C0 controls, DEL, C1 controls (U+0080-U+009F, e.g. U+0085 NEL) and lone
+# surrogates (undecodable bytes that reached us through surrogateescape)
+_CTRL_RE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-_V4_RE = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?$")
+# ASCII digits only: str.isdigit() and \d also accept '²' (U+00B2), U+0661 and other
+# Unicode digits, which int() refuses or reads differently from iptables
+DIGITS_RE = re.compile(r"[0-9]+")
+
+
+_WHOLE_RE = re.compile(r"[+-]?[0-9]+")
+
+
+_V4_RE = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?:/([0-9]{1,2}))?")
 
 
 _ADDRESS_CACHE = {}
@@ -52,14 +63,17 @@ def address(ctx, key, value):
 def _fast_v4(value):
     """Plain dotted-quad IPv4 without leading zeros, the common case, without
     the cost of the ipaddress module."""
-    m = _V4_RE.match(value) if isinstance(value, str) else None
+    m = _V4_RE.fullmatch(value) if isinstance(value, str) else None
     if m is None:
         return None
     octets = m.groups()[:4]
     if any(len(o) > 1 and o[0] == "0" for o in octets):
         return None
     nums = [int(o) for o in octets]
-    plen = int(m.group(5)) if m.group(5) is not None else 32
+    plen_text = m.group(5)
+    if plen_text is not None and len(plen_text) > 1 and plen_text[0] == "0":
+        return None  # '/08': iptables reads the prefix length as C does (octal)
+    plen = int(plen_text) if plen_text is not None else 32
     if max(nums) > 255 or plen > 32:
         return None
     if plen == 0:
@@ -70,10 +84,45 @@ def _fast_v4(value):
     return False, "ipv4", text
 
 
+def _mask_problem(v):
+    """Why the text after '/' in `v` is not a prefix length or a contiguous
+    IPv4 netmask the way iptables reads it, or None."""
+    _addr, sep, mask = v.partition("/")
+    if not sep:
+        return None
+    if DIGITS_RE.fullmatch(mask):
+        if len(mask) > 1 and mask[0] == "0":
+            # iptables parses the length with strtoul(base 0): /024 is /20, /08 an error
+            return "the prefix length %r has a leading zero (iptables reads it as octal)" % mask
+        return None
+    if "." not in mask:
+        return None  # left to ipaddress, which refuses it
+    try:
+        bits = int(ipaddress.IPv4Address(mask))
+    except ValueError:
+        return None
+    inv = bits ^ 0xFFFFFFFF
+    if inv & (inv + 1):
+        # ipaddress reads 0.0.0.255 as a Cisco-style hostmask (/24); iptables
+        # matches the bits set in the mask: 10.1.2.3/0.0.0.255 is stored as
+        # 0.0.0.3/0.0.0.255, and 255.0.255.0 as 10.0.2.0/255.0.255.0
+        return (
+            "the mask %s is not a contiguous netmask (iptables would match only the "
+            "address bits set in it); write a prefix length such as /24" % mask
+        )
+    return None
+
+
 def _parse_address(ctx, key, value):
     neg, v = split_neg(value)
     if not isinstance(v, str) or not v:
         ctx.fail(key, "expected an IPv4 or IPv6 address or network, got %r" % (value,))
+    if "%" in v:
+        # ipaddress keeps a scope ('fe80::1%eth0'); ip6tables drops it
+        ctx.fail(key, "%r: an address in a rule cannot carry a scope ('%%zone')" % (value,))
+    problem = _mask_problem(v)
+    if problem is not None:
+        ctx.fail(key, "%r: %s" % (value, problem))
     try:
         net = ipaddress.ip_network(v, strict=False)
     except ValueError:
@@ -122,7 +171,7 @@ def ip_range(ctx, key, value):
 
 
 def _port_number(ctx, key, text, original):
-    if not text.isdigit():
+    if not DIGITS_RE.fullmatch(text):
         ctx.fail(
             key,
             "%r is not a port number or range (service names are not resolved)" % (original,),
@@ -166,11 +215,19 @@ def port(ctx, key, value, allow_neg=True):
 
 
 def whole_number(ctx, key, value, lo, hi):
+    """An int in lo..hi from an int, an integral float (5.0) or a string of
+    ASCII digits. Refused: booleans, 5.7, inf/nan, '²', '1_000', '5.0'."""
     if isinstance(value, bool):
         ctx.fail(key, "expected a whole number, got %r" % (value,))
-    try:
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            ctx.fail(key, "expected a whole number, got %r" % (value,))
         n = int(value)
-    except (TypeError, ValueError):
+    elif isinstance(value, str) and _WHOLE_RE.fullmatch(value.strip(" \t")):
+        n = int(value.strip(" \t"))
+    else:
         ctx.fail(key, "expected a whole number, got %r" % (value,))
     if not lo <= n <= hi:
         ctx.fail(key, "%d is out of range %d-%d" % (n, lo, hi))
@@ -188,9 +245,26 @@ def boolean(ctx, key, value):
 
 
 def clean_text(ctx, key, value):
+    """A string (an int is taken as its digits) without control characters.
+
+    Refused: C0 controls (NUL, tab, newline...), DEL, the C1 controls
+    U+0080-U+009F (U+0085 NEL among them) and lone surrogates (bytes that are
+    not UTF-8). Stored literally: every other character, including the line
+    and paragraph separators U+2028/U+2029 and other Unicode spaces; saved
+    text is split on newlines only and words on ASCII blanks only, so they
+    come back unchanged. Length limits are the caller's, in UTF-8 bytes."""
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         ctx.fail(key, "expected a string, got %r" % (value,))
     value = str(value)
-    if _CTRL_RE.search(value):
-        ctx.fail(key, "must not contain control characters or newlines")
+    m = _CTRL_RE.search(value)
+    if m:
+        c = m.group(0)
+        if "\ud800" <= c <= "\udfff":
+            ctx.fail(key, "is not valid UTF-8 text")
+        ctx.fail(key, "must not contain control characters or newlines (U+%04X)" % ord(c))
     return value
+
+
+def utf8_size(text):
+    """Length of `text` as the kernel counts it: bytes of UTF-8."""
+    return len(text.encode("utf-8", "surrogatepass"))
