@@ -29,9 +29,14 @@ collection-link:
 lab-images:
 	@scripts/lab-images.sh
 
+# lint-imports checks the import contracts of plugins/module_utils ([tool.importlinter]
+# in pyproject.toml) on the collection as imported through the collection-link symlink;
+# check_shape.py keeps files under plugins/ <= 400 lines and functions <= 60.
 lint: collection-link
 	ruff check plugins tests scripts extensions
 	ruff format --check plugins tests scripts extensions
+	PYTHONPATH=$(CURDIR)/build/collections lint-imports --no-logo --no-cache pyproject.toml
+	$(VENV)/bin/python scripts/check_shape.py
 	yamllint -s .
 	ansible-lint --nocolor
 

@@ -17,9 +17,13 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.base im
     BackendError,
     detect_variant,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.iptc import IptcBackend
+from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.iptc import (
+    IptcBackend,
+    import_iptc,
+)
 from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.restore import (
     RestoreBackend,
+    transaction,
 )
 from ansible_collections.hostfw.netfilter.plugins.module_utils._eval import guard as _guard
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import (
@@ -29,10 +33,9 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save im
     parse_save,
     render_table,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.operations import (
-    TablePlan,
-    transition,
-)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import rebase as RB
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.operations import plan_of
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
 
 COMMON_ARGS = dict(
     ip_version=dict(type="str", default="both", choices=["ipv4", "ipv6", "both"]),
@@ -69,7 +72,7 @@ def make_backend(module):
         variant = detect_variant(run, which)
         if p["backend"] == "python_iptables":
             try:
-                import iptc  # pylint: disable=import-outside-toplevel
+                iptc = import_iptc()
             except Exception:  # ImportError, or libxtables missing
                 from ansible.module_utils.basic import missing_required_lib
 
@@ -86,12 +89,13 @@ def make_backend(module):
         module.fail_json(msg=str(e))
 
 
-def read_texts(module, backend, families):
-    """{family: iptables-save text}, one save per family."""
+def read_texts(module, backend, families, counters=False):
+    """{family: iptables-save text}, one save per family; warns when the other
+    variant holds rules too (the kernel enforces both)."""
     texts = {}
     for fam in families:
         try:
-            texts[fam] = backend.read(fam)
+            texts[fam] = backend.read(fam, counters=counters) if counters else backend.read(fam)
         except BackendError as e:
             module.fail_json(msg=str(e))
         if backend.foreign_rules(fam):
@@ -103,33 +107,54 @@ def read_texts(module, backend, families):
     return texts
 
 
-def read_state(module, backend, families):
-    """{family: {table: Table}} from one save per family."""
-    texts = read_texts(module, backend, families)
-    return {fam: parse_save(texts[fam]) for fam in families}
+def parse_texts(module, texts):
+    """{family: {table: Table}} from {family: save text}."""
+    out = {}
+    for fam, text in texts.items():
+        try:
+            out[fam] = parse_save(text)
+        except ValueError as e:
+            module.fail_json(msg="cannot parse the %s rules: %s" % (fam, e))
+    return out
 
 
-def guard_connection(module, plans):
-    """Fail when the planned INPUT rules would drop the SSH connection we came on."""
+def read_state(module, backend, families, counters=False):
+    """{family: {table: Table}} from one save per family (the shared read path)."""
+    return parse_texts(module, read_texts(module, backend, families, counters))
+
+
+def connection_check(plans):
+    """(refusal or None, [warnings]) of the connection guard over the plans:
+    would the planned INPUT rules drop the SSH connection we came on?"""
     conn = _guard.parse_ssh_connection(os.environ.get("SSH_CONNECTION", ""))
+    warnings = []
     if conn is None:
-        return
+        return None, warnings
     for plan in plans:
         if plan.before.name != "filter" or plan.family != conn[0] or not plan.changed:
             continue
         certain, possible = _guard.check(plan.after, plan.family, conn)
         if certain:
-            module.fail_json(
-                msg="protect_connection: the new %s rules would drop the SSH connection from %s "
+            return (
+                "protect_connection: the new %s rules would drop the SSH connection from %s "
                 "to port %d that this task runs over; nothing was changed. Allow it first, or set "
-                "protect_connection: false." % (plan.family, conn[1], conn[3]),
-                commands=commands_of(plans),
-            )
+                "protect_connection: false." % (plan.family, conn[1], conn[3])
+            ), warnings
         if possible:
-            module.warn(
+            warnings.append(
                 "protect_connection: the new %s rules might drop SSH from %s (some matches could "
                 "not be evaluated)" % (plan.family, conn[1])
             )
+    return None, warnings
+
+
+def guard_connection(module, plans):
+    """Fail when the planned INPUT rules would drop the SSH connection we came on."""
+    refusal, warnings = connection_check(plans)
+    if refusal:
+        module.fail_json(msg=refusal, commands=commands_of(plans))
+    for w in warnings:
+        module.warn(w)
 
 
 LARGE_CONFIG = 500
@@ -149,40 +174,128 @@ def invocation(params):
 
 
 def commands_of(plans):
+    """{family: restore lines}, each table framed by *table ... COMMIT."""
     out = {}
     for plan in plans:
         if plan.changed:
-            out.setdefault(plan.family, []).extend(
-                ["*%s" % plan.before.name] + plan.lines + ["COMMIT"]
-            )
+            out.setdefault(plan.family, []).extend(transaction([plan])[0])
     return out
 
 
-def apply_plans(module, backend, plans, families):
-    """Apply family by family; when a later family is rejected, put the families
-    already changed back as they were, so the task changes all or nothing."""
-    done = []
-    for fam in families:
-        mine = [p for p in plans if p.family == fam and p.changed]
+RETRIES = 3
+
+
+def call_planner(module, planner, current, keep, **info):
+    try:
+        return planner(current, keep)
+    except RuleError as e:
+        module.fail_json(msg=str(e), **info)
+
+
+def _refuse(plans):
+    """The guard inside the apply loop: a refusal becomes a BackendError, so the
+    families already changed are put back."""
+    refusal, _warnings = connection_check(plans)
+    if refusal:
+        raise BackendError(refusal)
+
+
+def _read_back(backend, fam):
+    """The family's tables as they are now (one save)."""
+    try:
+        return parse_save(backend.read(fam))
+    except ValueError as e:
+        raise BackendError("cannot parse the %s rules read back: %s" % (fam, e)) from e
+
+
+def apply_family(backend, planner, plans, current, applied, check=None):
+    """Apply the plans of one family, read the touched chains back (one save)
+    and judge them: when another writer changed them (or a rejected transaction
+    met chains that differ from those planned from), plan again from the fresh
+    state, with the rules that writer added kept where it put them, and apply
+    once more; at most RETRIES times. Appends what was applied to `applied`;
+    returns the last plans. Raises BackendError."""
+    fam = plans[0].family if plans else None
+    keep = frozenset()
+    for attempt in range(RETRIES + 1):
+        mine = [p for p in plans if p.changed]
         if not mine:
-            continue
+            return plans
         try:
             backend.apply(fam, mine)
+            error = None
         except BackendError as e:
-            msg = str(e)
-            for prev_fam, prev in reversed(done):
-                undo = [
-                    TablePlan(prev_fam, p.after, p.before, transition(p.after, p.before), [])
-                    for p in prev
-                ]
-                try:
-                    backend.apply(prev_fam, undo)
-                    msg += "; the %s change was rolled back" % prev_fam
-                except BackendError as e2:
-                    msg += "; rolling back the %s change FAILED: %s" % (prev_fam, e2)
-                    module.fail_json(msg=msg, changed=True, commands=commands_of(plans))
-            module.fail_json(msg=msg, changed=False, commands=commands_of(plans))
-        done.append((fam, mine))
+            error = e
+        fresh = _read_back(backend, fam)
+        verdicts = [RB.judge(p, RB.table_of(fresh, p.before.name)) for p in mine]
+        done = mine if error is None else []
+        applied.extend(done)
+        if all(v == RB.SETTLED for v in verdicts):  # (rejected: someone else did it)
+            return plans
+        if error is not None and all(v in (RB.SETTLED, RB.UNCHANGED) for v in verdicts):
+            raise error
+        lost = [m for m in (RB.lost_message(p, fresh) for p in mine) if m] if error is None else []
+        if lost:
+            raise BackendError(lost[0])
+        if attempt == RETRIES:
+            break
+        for p in mine:
+            keep |= RB.newcomers(p, RB.table_of(fresh, p.before.name))
+        plans = RB.replan(planner, current, fresh, mine, done, keep)
+        if check is not None:
+            check(plans)
+    raise BackendError(
+        "another program kept changing the %s chains this task edits (%s) while it applied its "
+        "plan; gave up after %d retries. Run the task again."
+        % (fam, ", ".join(sorted({c for p in plans for c in p.touched()})), RETRIES)
+    )
+
+
+def _undo(module, backend, msg, reports, plans):
+    """Put back the families already changed, newest first, then fail."""
+    families = []
+    for p in reports:
+        if p.changed and p.family not in families:
+            families.append(p.family)
+    for fam in reversed(families):
+        undo = [plan_of(fam, p.after, p.before) for p in reports if p.family == fam and p.changed]
+        try:
+            backend.apply(fam, undo)
+            msg += "; the %s change was rolled back" % fam
+        except BackendError as e2:
+            msg += "; rolling back the %s change FAILED: %s" % (fam, e2)
+            module.fail_json(msg=msg, changed=True, commands=commands_of(plans))
+    module.fail_json(msg=msg, changed=False, commands=commands_of(plans))
+
+
+def settle(module, backend, planner, families, current, clock=None):
+    """Plan, guard, and (outside check mode) apply family by family with
+    read-back and re-planning; when a family fails, the families already
+    changed are put back, so the task changes all or nothing. -> the plans to
+    report (before as read, after as applied, the operations applied) and
+    whether it planned again."""
+    info = dict(backend=backend.name, variant=backend.variant)
+    plans = call_planner(module, planner, current, frozenset(), **info)
+    guard = module.params.get("protect_connection")
+    if guard:
+        guard_connection(module, plans)
+    if clock is not None:
+        clock.lap("plan")
+    if module.check_mode:
+        return plans, False
+    applied, last = [], []
+    for fam in families:
+        mine = [p for p in plans if p.family == fam]
+        try:
+            last.extend(
+                apply_family(backend, planner, mine, current, applied, _refuse if guard else None)
+            )
+        except (BackendError, RuleError) as e:
+            _undo(module, backend, str(e), RB.report(plans, applied, last), plans)
+    if clock is not None:
+        clock.lap("apply")
+    retried = any(all(p is not q for q in plans) for p in last)
+    return RB.report(plans, applied, last), retried
 
 
 def plan_result(plans, families, want_diff, before_after="full", commands=None):
@@ -251,13 +364,15 @@ def diff_of(plans):
     ]
 
 
-def commit(module, backend, plans, families):
-    """Guard, apply (outside check mode) and the common result of a
-    single-object module: changed, commands, backend, variant and the diff."""
-    if module.params.get("protect_connection"):
-        guard_connection(module, plans)
-    if not module.check_mode:
-        apply_plans(module, backend, plans, families)
+def finish(module, backend, planner, families):
+    """The end of a single-object module: read (one save per family), plan,
+    guard, apply with read-back (outside check mode), and the common result:
+    changed, commands, backend, variant and the diff."""
+    with backend.lock():
+        current = read_state(module, backend, families)
+        plans, _retried = settle(module, backend, planner, families, current)
+    for w in unique_warnings(plans):
+        module.warn(w)
     result = dict(
         changed=any(p.changed for p in plans),
         commands=commands_of(plans),
@@ -267,3 +382,10 @@ def commit(module, backend, plans, families):
     if module._diff:
         result["diff"] = diff_of(plans)
     return result
+
+
+def unique_warnings(plans):
+    out = []
+    for p in plans:
+        out.extend(w for w in p.warnings if w not in out)
+    return out

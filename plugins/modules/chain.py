@@ -59,10 +59,15 @@ options:
     default: false
   ignore:
     description:
-      - Regular expressions (searched, not anchored) over the chain name, rule
-        comments, jump/goto targets and interface names, as in
-        M(hostfw.netfilter.ruleset). Matching rules are never removed by O(flush)
-        or O(purge); when the chain name matches, nothing in it is removed.
+      - Regular expressions (Python C(re.search), not anchored), as in
+        M(hostfw.netfilter.ruleset). When one matches the chain name, nothing in
+        the chain is removed.
+      - Otherwise a rule is kept by O(flush) and O(purge) when a regex matches one
+        of these parts of it, each searched on its own - its comment (the whole
+        kernel comment, a C(hostfw:NAME) included), its jump or goto target, the
+        interface name of each C(-i) and C(-o), and the set name of each
+        C(--match-set) (fail2ban's ipset bans, C(-m set --match-set f2b-sshd src
+        -j REJECT)). Nothing else of a rule is searched.
     type: list
     elements: str
     default: []
@@ -129,16 +134,7 @@ variant:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _module
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import Table
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.chains import (
-    chain_edit,
-    check_chain_name,
-)
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.ignore import Ignore
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.operations import (
-    TablePlan,
-    transition,
-)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.tasks import ChainTask
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.naming import families_of
 
@@ -157,46 +153,14 @@ def main():
     )
     argument_spec.update(_module.COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    families = families_of(p["ip_version"])
-    where = "table %s, chain %s" % (p["table"], p["name"])
+    families = families_of(module.params["ip_version"])
     try:
-        check_chain_name(p["table"], p["name"])
-        ignore = Ignore(p["ignore"])
-        if p["state"] == "absent" and (p["policy"] or p["flush"] or p["purge"]):
-            raise RuleError(
-                "%s: key 'state': policy, flush and purge apply to a chain that stays (state: present)"
-                % where
-            )
+        task = ChainTask(module.params, families)
     except RuleError as e:
         module.fail_json(msg=str(e))
-
     backend = _module.make_backend(module)
-    info = dict(backend=backend.name, variant=backend.variant)
-    plans, removed = [], {}
-    with backend.lock():
-        current = _module.read_state(module, backend, families)
-        for fam in families:
-            cur = current[fam].get(p["table"]) or Table.empty(p["table"])
-            try:
-                after, gone = chain_edit(
-                    cur,
-                    p["name"],
-                    p["state"],
-                    policy=p["policy"],
-                    flush=p["flush"],
-                    purge=p["purge"],
-                    ignore=ignore,
-                    force=p["force"],
-                    family=fam,
-                )
-            except RuleError as e:
-                module.fail_json(msg=str(e), **info)
-            plans.append(TablePlan(fam, cur, after, transition(cur, after), []))
-            if gone:
-                removed[fam] = ["-A %s %s" % (c, r.text()) for c, r in gone]
-        result = _module.commit(module, backend, plans, families)
-    module.exit_json(removed=removed, **result)
+    result = _module.finish(module, backend, task.plan, families)
+    module.exit_json(**dict(result, **task.report()))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ extends_documentation_fragment:
   - hostfw.netfilter.common
   - hostfw.netfilter.common.PROTECT
   - hostfw.netfilter.common.CHANGING
+  - hostfw.netfilter.rule_keys
 options:
   state:
     description: Whether the rule is present. O(state=absent) removes the rule named O(name), or without a name every rule with exactly this match.
@@ -91,93 +92,6 @@ options:
       - Otherwise a missing chain fails the task (in check mode it only warns, since an earlier task may create it).
     type: bool
     default: false
-  protocol:
-    description: C(tcp), C(udp), C(icmp), C(ipv6-icmp), C(sctp), C(all), ... or a number; C(icmp) maps to ICMPv6 for IPv6.
-    type: raw
-  source:
-    description: Address or network, C(!) to negate; a list expands to one kernel rule per address. Decides the family when O(ip_version=both).
-    type: raw
-  destination:
-    description: Address or network, C(!) to negate; a list expands like O(source).
-    type: raw
-  source_port:
-    description: Port or range C(first:last) (needs O(protocol)).
-    type: raw
-  destination_port:
-    description: Port or range C(first:last) (needs O(protocol)).
-    type: raw
-  destination_ports:
-    description: Up to 15 ports or ranges for the multiport match.
-    type: raw
-  in_interface:
-    description: Incoming interface; C(+) at the end matches a prefix.
-    type: raw
-  out_interface:
-    description: Outgoing interface; C(+) at the end matches a prefix.
-    type: raw
-  ctstate:
-    description: List of conntrack states (C(NEW), C(ESTABLISHED), C(RELATED), C(INVALID), C(UNTRACKED)...).
-    type: raw
-  icmp_type:
-    description: ICMP type name or number; names map per family (C(echo-request) is 8 and 128).
-    type: raw
-  src_range:
-    description: Source address range C(first-last) (iprange match).
-    type: raw
-  dst_range:
-    description: Destination address range C(first-last) (iprange match).
-    type: raw
-  match_set:
-    description: Name of an ipset to match.
-    type: raw
-  match_set_flags:
-    description: C(src), C(dst), C(src,dst)... for O(match_set).
-    type: raw
-  limit:
-    description: Rate such as C(5/minute) (limit match).
-    type: raw
-  limit_burst:
-    description: Burst for O(limit).
-    type: raw
-  uid_owner:
-    description: Owner user (OUTPUT and POSTROUTING only).
-    type: raw
-  gid_owner:
-    description: Owner group (OUTPUT and POSTROUTING only).
-    type: raw
-  syn:
-    description: C(match), C(negate) or C(ignore), as in M(ansible.builtin.iptables).
-    type: raw
-  tcp_flags:
-    description: Mapping with C(flags) and C(flags_set) lists, as in M(ansible.builtin.iptables).
-    type: raw
-  fragment:
-    description: Match second and later fragments (IPv4 only).
-    type: raw
-  comment:
-    description: Free text kept next to the rule's name in the kernel comment.
-    type: raw
-  jump:
-    description: Target (C(ACCEPT), C(DROP), C(REJECT), C(LOG), C(RETURN)...) or user chain.
-    type: raw
-  goto:
-    description: User chain to continue in without returning (not with O(jump)).
-    type: raw
-  reject_with:
-    description: REJECT type; names map per family.
-    type: raw
-  log_prefix:
-    description: Prefix of LOG messages.
-    type: raw
-  log_level:
-    description: Syslog level of LOG messages.
-    type: raw
-  match:
-    description: Match modules named by a migrated M(ansible.builtin.iptables) task; they are implied by the keys, so naming them changes nothing.
-    type: raw
-  raw:
-    description: The rule exactly as iptables-save prints it after C(-A CHAIN), for matches outside the vocabulary.
-    type: raw
 seealso:
   - module: ansible.builtin.iptables
   - module: hostfw.netfilter.ruleset
@@ -283,33 +197,16 @@ variant:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _module
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import constants as V
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import (
-    RULE_KEYS,
-    compile_rule,
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.tasks import (
+    RULE_OPTIONS,
+    RuleTask,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import Chain, Table
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.chains import check_chain_name
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.operations import (
-    TablePlan,
-    transition,
-)
-from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.placement import (
-    parse_position,
-    place,
-    remove,
-)
-from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import (
-    RuleError,
-    rule_label,
-)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.naming import families_of
-
-_OWN = ("table", "chain", "ip_version", "counters")
 
 
 def argument_spec():
-    spec = {k: dict(type="raw") for k in RULE_KEYS if k not in _OWN}
+    spec = {k: dict(type="raw") for k in RULE_OPTIONS}
     spec.update(
         name=dict(type="str"),
         table=dict(type="str", default="filter"),
@@ -328,139 +225,18 @@ def argument_spec():
     return spec
 
 
-def legacy_position(p, position):
-    """action/rule_num of ansible.builtin.iptables -> our position."""
-    if position != "append":
-        raise RuleError("key 'action': not together with position (use one of them)")
-    if p["rule_num"] is not None:
-        if p["action"] != "insert":
-            raise RuleError("key 'rule_num': needs action: insert, as in ansible.builtin.iptables")
-        number = p["rule_num"]
-        if isinstance(number, str) and number.strip().isdigit():
-            number = int(number)
-        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-            raise RuleError("key 'rule_num': must be a rule number from 1, got %r" % (number,))
-        return number
-    return "prepend" if p["action"] == "insert" else "append"
-
-
-def compile_task(p, families):
-    """Validate the task before the host is read: -> (label, {family: [Rule]}, position)."""
-    table, chain = p["table"], p["chain"]
-    data = {k: p[k] for k in RULE_KEYS if k not in _OWN and p.get(k) is not None}
-    label = "table %s, chain %s, %s" % (table, chain, rule_label(data, None))
-    check_chain_name(table, chain)
-    try:
-        position = parse_position(p["position"])
-        if p["action"] is not None or p["rule_num"] is not None:
-            position = legacy_position(p, position)
-    except RuleError as e:
-        raise RuleError("%s: %s" % (label, e)) from e
-    for key in ("before", "after", "rename_from"):
-        value = p[key]
-        if value is not None and (not value.strip() or any(c.isspace() for c in value)):
-            raise RuleError("%s: key '%s': %r is not a rule name" % (label, key, value))
-    groups = {fam: [] for fam in families}
-    for fam, r in compile_rule(data, families, table, chain, None):
-        groups[fam].append(r)
-    return label, groups, position
-
-
-def plan_family(module, fam, current, groups, label, position):
-    """The TablePlan of one family and the Placement (None for absent)."""
-    p = module.params
-    cur = current.get(p["table"]) or Table.empty(p["table"])
-    after = cur.copy()
-    group = groups[fam]
-    ch = after.chains.get(p["chain"])
-    if ch is None:
-        if p["state"] == "absent" or not group:
-            return TablePlan(fam, cur, after, [], []), None
-        if not p["chain_management"]:
-            msg = "%s: chain %s does not exist in the %s %s table" % (
-                label,
-                p["chain"],
-                fam,
-                p["table"],
-            )
-            if not module.check_mode:
-                module.fail_json(
-                    msg=msg
-                    + "; create it first (hostfw.netfilter.chain) or set chain_management: true"
-                )
-            module.warn(msg + "; planned as if an earlier task had created it")
-        ch = after.chains[p["chain"]] = Chain(p["chain"])
-    placement = None
-    if p["state"] == "absent":
-        ch.rules = remove(ch.rules, group, p["name"])
-    else:
-        placement = place(
-            ch.rules,
-            group,
-            p["name"],
-            position,
-            p["before"],
-            p["after"],
-            p["rename_from"],
-            label,
-            hold=p["rule_num"] is not None,
-        )
-        ch.rules = placement.rules
-        for r in group:
-            t = r.target
-            if t is not None and t not in V.TARGETS and t not in after.chains:
-                msg = "%s: key '%s': chain %s does not exist in the %s %s table" % (
-                    label,
-                    "goto" if r.goto else "jump",
-                    t,
-                    fam,
-                    p["table"],
-                )
-                if not module.check_mode:
-                    module.fail_json(msg=msg)
-                module.warn(msg + "; planned as if an earlier task had created it")
-    return TablePlan(fam, cur, after, transition(cur, after), []), placement
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    p = module.params
-    families = families_of(p["ip_version"])
+    families = families_of(module.params["ip_version"])
     try:
-        label, groups, position = compile_task(p, families)
+        task = RuleTask(module.params, families, module.check_mode)
     except RuleError as e:
         module.fail_json(msg=str(e))
-    if p["state"] == "present" and p["name"] is None and not any(groups.values()):
-        module.warn("%s applies to no family this task manages; nothing to do" % label)
-
+    if task.nothing_to_do():
+        module.warn(task.nothing_to_do())
     backend = _module.make_backend(module)
-    info = dict(backend=backend.name, variant=backend.variant)
-    moved, found, plans, notes = False, None, [], []
-    with backend.lock():
-        current = _module.read_state(module, backend, families)
-        try:
-            for fam in families:
-                plan, placement = plan_family(module, fam, current[fam], groups, label, position)
-                plans.append(plan)
-                if placement is not None:
-                    moved = moved or placement.moved
-                    found = found or placement.found
-                    notes.extend(n for n in placement.notes if n not in notes)
-        except RuleError as e:
-            module.fail_json(msg=str(e), **info)
-        for note in notes:
-            module.warn(note)
-        result = _module.commit(module, backend, plans, families)
-    result.update(
-        moved=moved,
-        found=found,
-        rule={
-            fam: ["-A %s %s" % (p["chain"], r.text()) for r in groups[fam]]
-            for fam in families
-            if groups[fam]
-        },
-    )
-    module.exit_json(**result)
+    result = _module.finish(module, backend, task.plan, families)
+    module.exit_json(**dict(result, **task.report()))
 
 
 if __name__ == "__main__":

@@ -105,27 +105,13 @@ variant:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _module
-from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.base import BackendError
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.counters import (
+    with_counters,
+)
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import (
     tables_to_config,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import parse_save
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.naming import families_of
-
-
-def with_counters(states, tables, chains):
-    """One entry per family and table, each rule with its counters."""
-    config = []
-    for fam, tabs in states.items():
-        for entry in tables_to_config({fam: tabs}, tables, chains):
-            entry["ip_version"] = fam
-            table = tabs[entry["table"]]
-            for centry in entry["chains"]:
-                for d, r in zip(centry["rules"], table.chains[centry["name"]].rules):
-                    packets, octets = r.counters or (0, 0)
-                    d["counters"] = {"packets": packets, "bytes": octets}
-            config.append(entry)
-    return config
 
 
 def main():
@@ -139,15 +125,8 @@ def main():
     p = module.params
     families = families_of(p["ip_version"])
     backend = _module.make_backend(module)
-    states = {}
     with backend.lock():
-        for fam in families:
-            try:
-                states[fam] = parse_save(backend.read(fam, counters=p["counters"]))
-            except BackendError as e:
-                module.fail_json(msg=str(e))
-            except ValueError as e:
-                module.fail_json(msg="cannot parse the %s rules: %s" % (fam, e))
+        states = _module.read_state(module, backend, families, counters=p["counters"])
     tables = set(p["tables"]) if p["tables"] else None
     chains = set(p["chains"]) if p["chains"] else None
     read = with_counters if p["counters"] else tables_to_config

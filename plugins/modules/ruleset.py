@@ -41,16 +41,13 @@ options:
         to one family; C(gathered) uses it when the IPv4 and IPv6 chains or
         policies differ) and C(chains).
       - Each chain is a mapping with C(name) (at most 28 characters), C(policy)
-        (C(ACCEPT) or C(DROP), built-in chains only) and C(rules), a list in order.
-      - Each rule is a mapping with the keys of M(ansible.builtin.iptables) where
-        the two overlap, so an existing task moves here unchanged - C(protocol),
-        C(source), C(destination), C(source_port), C(destination_port),
-        C(destination_ports), C(in_interface), C(out_interface), C(ctstate),
-        C(icmp_type), C(src_range), C(dst_range), C(match_set),
-        C(match_set_flags), C(limit), C(limit_burst), C(uid_owner), C(gid_owner),
-        C(syn), C(tcp_flags), C(fragment), C(comment), C(jump), C(goto),
-        C(reject_with), C(log_prefix), C(log_level), C(match). A leading C(!)
-        negates a value.
+        (C(ACCEPT) or C(DROP), built-in chains only), C(rules), a list in order,
+        and C(ignored_slot), where the ignored rules it selects are kept (see O(ignore)).
+      - Each rule is a mapping of the rule keys, documented once as the options of
+        M(hostfw.netfilter.rule) (C(protocol), C(source), C(destination_port),
+        C(ctstate), C(jump)...); they are the keys of M(ansible.builtin.iptables)
+        where the two overlap, so an existing task moves here unchanged. A leading
+        C(!) negates a value.
       - C(name) is the rule's identity, unique in its chain, stored in the
         kernel as the comment C(hostfw:NAME) (followed by C(comment) if given).
       - C(source) and C(destination) may be lists; the rule then expands to one
@@ -104,7 +101,8 @@ options:
       - C(merged) creates the listed chains and adds the listed rules that are
         missing, each after the listed rule before it; nothing is removed or moved.
       - C(replaced) makes each listed chain exactly its listed rules (and policy);
-        rules matched by O(ignore) stay, ahead of ours. Chains not listed are untouched.
+        rules matched by O(ignore) stay, each right after the rule of ours it
+        follows now (or in the chain's C(ignored_slot)). Chains not listed are untouched.
       - C(overridden) makes each listed table exactly O(config); unlisted user
         chains are deleted and built-in chains not listed become empty with
         policy ACCEPT, except what O(ignore) matches.
@@ -120,12 +118,39 @@ options:
     choices: [merged, replaced, overridden, deleted, gathered, rendered, parsed]
   ignore:
     description:
-      - Regular expressions (searched, not anchored) over chain names, rule
-        comments, jump/goto targets and the interface names of a rule. Matching
-        chains and rules are never changed or removed, nor are the user chains
-        that ignored rules jump to, e.g. C(['^DOCKER', '^f2b-', '^KUBE-', '^docker0$']).
+      - Regular expressions (Python C(re.search), not anchored) that mark chains
+        and rules as someone else's, e.g. C(['^DOCKER', '^f2b-', '^KUBE-', '^docker0$']).
+        Matching chains and rules are never changed or removed, nor are the user
+        chains that ignored rules jump to (transitively).
+      - A chain is ignored when a regex matches its name - unless O(config) lists
+        it, nothing in it is touched.
+      - A rule is ignored when a regex matches one of these parts of it, each
+        searched on its own - its comment (the whole kernel comment, a
+        C(hostfw:NAME) included), its jump or goto target, the interface name of
+        each C(-i) and C(-o), and the set name of each C(--match-set). Nothing
+        else is searched - not its addresses, ports or other options, nor the
+        name of the chain it is in.
       - Docker's own FORWARD rules name only its bridge (C(-o docker0 -j ACCEPT)),
         so keeping them under O(state=overridden) needs the bridge in this list.
+        fail2ban's ipset actions put their ban straight into INPUT
+        (C(-m set --match-set f2b-sshd src -j REJECT)); C(^f2b-) keeps it by its set name.
+      - Under O(state=replaced) and O(state=overridden) a kept rule stays right
+        after the rule of the chain's config it follows now (at the top when none
+        is before it) - unless the chain's C(ignored_slot) selects it.
+      - C(ignored_slot) of a chain entry in O(config) is a mapping with C(match)
+        (a regular expression or a list of them, searched over the same parts of
+        a rule) and optional C(before) (the name of a rule of that chain entry).
+        Under O(state=replaced) and O(state=overridden), the rules of that chain
+        which O(ignore) keeps and C(match) selects are gathered, in their current
+        order, immediately in front of the rule C(before) names (its first kernel
+        rule, C(NAME#1), when it expands to several), wherever they are now - or
+        at the end of the chain when C(before) is omitted or null, or when the
+        rule does not exist in a family. It selects only among ignored rules; it keeps none by
+        itself. O(state=merged) and O(state=deleted) never move rules and do not
+        use it. For example the role C(hostfw.netfilter.baseline) ignores
+        C(^HOSTFW-) and C(^f2b-) and gives INPUT an C(ignored_slot) with C(match)
+        C(^HOSTFW-) and C(before) C(baseline-log-drop), so the service roles' jumps
+        always sit right before its final log rule while fail2ban's bans stay at the top.
     type: list
     elements: str
     default: []
@@ -287,6 +312,7 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import parse_save
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.config import compile_config
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.ignore import Ignore
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.rebase import protect
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.states import (
     plan,
     render_config,
@@ -351,8 +377,8 @@ def _remember(memo, key, texts, current, plans, result, warnings, applied):
         memo.store(key, digests, dict(result=noop, warnings=warnings))
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         config=dict(type="list", elements="dict"),
         src=dict(type="path"),
         before_after=dict(type="str", default="auto", choices=["auto", "full", "summary"]),
@@ -373,9 +399,13 @@ def main():
         running_config=dict(type="str"),
         protect_connection=dict(type="bool", default=True),
     )
-    argument_spec.update(_module.COMMON_ARGS)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
+    spec.update(_module.COMMON_ARGS)
+    return spec
+
+
+def _module_of():
+    return AnsibleModule(
+        argument_spec=argument_spec(),
         supports_check_mode=True,
         mutually_exclusive=[("config", "src")],
         required_if=[
@@ -386,89 +416,109 @@ def main():
             ("state", "parsed", ("running_config",)),
         ],
     )
-    p = module.params
-    state = p["state"]
-    families = families_of(p["ip_version"])
-    clock = _module.Clock()
 
-    if state == "parsed":
+
+def _offline(module, families, src_bytes, clock):
+    """parsed and rendered answer without the host; gathered validates its config."""
+    p = module.params
+    if p["state"] == "parsed":
         try:
             module.exit_json(changed=False, parsed=_parsed(p["running_config"], p["ip_version"]))
         except (ValueError, IndexError) as e:
             module.fail_json(msg="running_config: cannot parse: %s" % e)
-    src_bytes = _read_src(module, p["src"]) if p["src"] is not None else None
-    if state in ("rendered", "gathered"):
-        config = _load_src(module, p["src"], src_bytes) if src_bytes is not None else p["config"]
-        desired = _compile(module, config, families)
+    if p["state"] in ("rendered", "gathered"):
+        desired = _desired(module, src_bytes, families)
         clock.lap("validate")
-        if state == "rendered":
+        if p["state"] == "rendered":
             module.exit_json(changed=False, rendered=render_config(desired))
+
+
+def _memo_lookup(module, memo, backend, families, src_bytes, texts, clock):
+    """The memo key of the task; exits with the remembered answer on a hit."""
+    p = module.params
+    if src_bytes is None:
+        src_bytes = json.dumps(p["config"], sort_keys=True, separators=(",", ":")).encode("utf-8")
+    key = _memo_key(module, backend, families, src_bytes)
+    digests = {fam: _memo.save_digest(text) for fam, text in texts.items()}
+    hit = memo.lookup(key, digests)
+    if hit is None:
+        return key
+    clock.lap("memo")
+    for w in hit.get("warnings") or ():
+        module.warn(w)
+    info = dict(backend=backend.name, variant=backend.variant)
+    result = dict(hit["result"], memo="hit", timings=clock.laps, **info)
+    if module._diff:
+        result["diff"] = []
+    module.exit_json(invocation=_module.invocation(p), **result)
+
+
+def main():
+    module = _module_of()
+    p = module.params
+    families = families_of(p["ip_version"])
+    clock = _module.Clock()
+    src_bytes = _read_src(module, p["src"]) if p["src"] is not None else None
+    _offline(module, families, src_bytes, clock)
 
     backend = _module.make_backend(module)
     info = dict(backend=backend.name, variant=backend.variant)
-    memo = _memo.Memo() if state != "gathered" else None
+    memo = _memo.Memo() if p["state"] != "gathered" else None
     with backend.lock():
         texts = _module.read_texts(module, backend, families)
         clock.lap("read")
-        if memo is not None:
-            if src_bytes is None:
-                src_bytes = json.dumps(p["config"], sort_keys=True, separators=(",", ":"))
-                src_bytes = src_bytes.encode("utf-8")
-            key = _memo_key(module, backend, families, src_bytes)
-            digests = {fam: _memo.save_digest(text) for fam, text in texts.items()}
-            hit = memo.lookup(key, digests)
-            if hit is not None:
-                clock.lap("memo")
-                for w in hit.get("warnings") or ():
-                    module.warn(w)
-                result = dict(hit["result"], memo="hit", timings=clock.laps, **info)
-                if module._diff:
-                    result["diff"] = []
-                module.exit_json(invocation=_module.invocation(p), **result)
-            config = _load_src(module, p["src"], src_bytes) if p["src"] is not None else p["config"]
-            desired = _compile(module, config, families)
-            clock.lap("validate")
-        current = {fam: parse_save(texts[fam]) for fam in families}
+        if memo is None:
+            gathered = tables_to_config(_module.parse_texts(module, texts))
+            module.exit_json(changed=False, gathered=gathered, **info)
+        key = _memo_lookup(module, memo, backend, families, src_bytes, texts, clock)
+        planner = _planner(module, _desired(module, src_bytes, families), families)
+        clock.lap("validate")
+        current = _module.parse_texts(module, texts)
         clock.lap("parse")
-        if state == "gathered":
-            module.exit_json(changed=False, gathered=tables_to_config(current), **info)
-        ignore = _ignore(module)
-        try:
-            plans = plan(current, desired, state, ignore, families)
-        except RuleError as e:
-            module.fail_json(msg=str(e), **info)
-        if p["protect_connection"]:
-            _module.guard_connection(module, plans)
-        clock.lap("plan")
-        commands = _module.commands_of(plans)
-        clock.lap("render")
-        if not module.check_mode:
-            _module.apply_plans(module, backend, plans, families)
-        clock.lap("apply")
-    result, warnings = _module.plan_result(
-        plans, families, module._diff, p["before_after"], commands
-    )
+        plans, retried = _module.settle(module, backend, planner, families, current, clock)
+    result, warnings = _module.plan_result(plans, families, module._diff, p["before_after"])
     clock.lap("result")
-    _remember(memo, key, texts, current, plans, result, warnings, not module.check_mode)
-    clock.lap("memo")
+    if not retried:  # a plan made again kept rules of another writer: not the answer to remember
+        _remember(memo, key, texts, current, plans, result, warnings, not module.check_mode)
+        clock.lap("memo")
     for w in warnings:
         module.warn(w)
     result.update(info, memo="miss", timings=clock.laps, invocation=_module.invocation(p))
     module.exit_json(**result)
 
 
-def _compile(module, config, families):
+_NEEDS_CONFIG = ("merged", "replaced", "overridden")
+
+
+def _desired(module, src_bytes, families):
+    """The validated config: from the src file, or from the config option."""
+    p = module.params
+    config = _load_src(module, p["src"], src_bytes) if src_bytes is not None else p["config"]
+    if p["state"] in _NEEDS_CONFIG and config is not None and not config:
+        module.fail_json(
+            msg="config: state %s needs at least one table entry, got an empty list%s (it would "
+            "change nothing; to remove every rule that ignore does not keep, use state: deleted "
+            "without config)" % (p["state"], " from src %s" % p["src"] if p["src"] else "")
+        )
     try:
         return compile_config(config or [], families)
     except RuleError as e:
         module.fail_json(msg=str(e))
 
 
-def _ignore(module):
+def _planner(module, desired, families):
+    """The state's planning as a function of the host's tables (and of the
+    rules another writer added meanwhile, kept like ignored ones)."""
+    p = module.params
     try:
-        return Ignore(module.params["ignore"])
+        ignore = Ignore(p["ignore"])
     except RuleError as e:
         module.fail_json(msg=str(e))
+
+    def planner(current, keep):
+        return plan(current, desired, p["state"], protect(ignore, keep), families)
+
+    return planner
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from _kernel import FAMILIES, VARIANTS, namespace, needs_kernel
 
+from ansible_collections.hostfw.netfilter.plugins.module_utils._backends import restore as RESTORE
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import gather as GATHER
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import rule as RULE
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
@@ -213,7 +214,7 @@ def test_gathered_config_fed_back_changes_nothing(host, state):
         ("ipv6", "filter"),
     }
     for p in plans:
-        assert p.lines == [], (p.family, p.before.name, p.lines)
+        assert p.ops == [], (p.family, p.before.name, RESTORE.render_ops(p.ops))
         assert shape(p.after) == shape(current[p.family][p.before.name])
 
 
@@ -307,15 +308,15 @@ def test_overridden_with_ignore_applied_in_the_kernel():
             current = host_state(ns, variant)
             plans = overridden_plans(current)
             for p in plans:
-                assert p.lines
-                ns.restore(variant, p.family, p.restore_text())
+                assert p.ops
+                ns.restore(variant, p.family, RESTORE.restore_text([p]))
             now = host_state(ns, variant)
             for p in plans:
                 assert shape(now[p.family][p.before.name]) == shape(p.after), variant
             # nat was not touched
             assert shape(now["ipv4"]["nat"]) == shape(current["ipv4"]["nat"])
             again = overridden_plans(now)
-            assert all(p.lines == [] for p in again), [p.lines for p in again]
+            assert all(p.ops == [] for p in again), [RESTORE.render_ops(p.ops) for p in again]
 
 
 # ------------------------------------------------------------------ pure parser cases

@@ -13,13 +13,21 @@ import os
 from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.base import BackendError
 from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.restore import (
     RestoreBackend,
-    describe_line,
+    describe_op,
 )
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import keys as K
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.constants import (
     PROTO_NUMBERS,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import parse_save
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.tokens import tokenize
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import operations as OPS
+
+
+def import_iptc():
+    """The python-iptables module (ImportError, or an OSError when libxtables is
+    missing): imported here, the only layer that may."""
+    import iptc  # pylint: disable=import-outside-toplevel
+
+    return iptc
 
 
 class IptcBackend:
@@ -27,8 +35,8 @@ class IptcBackend:
 
     Uses: the imported iptc module, run/which for iptables-legacy-save (the
     canonical printer used to read and to verify), and the xtables lock file.
-    One commit per table with autocommit off; after the commit the table is read
-    back and must equal the planned state."""
+    One commit per table with autocommit off; operations become libiptc calls
+    (delete by specification, insert at an index, append, chain operations)."""
 
     name = "python_iptables"
 
@@ -63,6 +71,8 @@ class IptcBackend:
         return RestoreBackend(self.run, self.which, "legacy").foreign_rules(family)
 
     def apply(self, family, plans):
+        """One libiptc commit per changed table. The caller reads the result back
+        (one save per family) and judges it against the plans."""
         iptc = self.iptc
         for plan in plans:
             if not plan.changed:
@@ -72,37 +82,20 @@ class IptcBackend:
             table.autocommit = False
             table.refresh()
             rule_cls = self._rule_class(family, table)
-            line = None
+            op = None
             try:
-                for line in plan.lines:
-                    self._op(table, rule_cls, tokenize(line))
+                for op in plan.ops:
+                    self._op(table, rule_cls, op)
+                op = None
                 table.commit()
             except (iptc.IPTCError, iptc.XTablesError, ValueError, AttributeError) as e:
                 raise BackendError(
                     "python-iptables failed on table %s (%s), nothing of it was committed: %s%s"
-                    % (plan.before.name, family, e, describe_line(line))
+                    % (plan.before.name, family, e, describe_op(op))
                 ) from e
             finally:
                 table.refresh()
                 table.close()
-        self._verify(family, plans)
-
-    def _verify(self, family, plans):
-        tables = parse_save(self.read(family))
-        for plan in plans:
-            if not plan.changed:
-                continue
-            got = tables.get(plan.before.name)
-            want = plan.after
-            if got is None:
-                raise BackendError("table %s vanished after the commit" % want.name)
-            for name, ch in want.chains.items():
-                have = got.chains.get(name)
-                if have is None or [r.tokens for r in have.rules] != [r.tokens for r in ch.rules]:
-                    raise BackendError(
-                        "python-iptables committed chain %s of table %s (%s) differently from "
-                        "the plan; check it with iptables-legacy-save" % (name, want.name, family)
-                    )
 
     def _rule_class(self, family, table):
         """A Rule class that looks only at the table being changed: python-iptables
@@ -115,31 +108,29 @@ class IptcBackend:
 
         return OneTableRule
 
-    def _op(self, table, rule_cls, words):
-        iptc = self.iptc
-        op, chain = words[0], words[1]
-        if op == "-N":
+    def _op(self, table, rule_cls, op):
+        """One operation as libiptc calls (a rule is deleted by its specification:
+        libiptc removes the first rule of the chain that equals it)."""
+        kind, chain = op.kind, op.chain
+        if kind == OPS.NEW_CHAIN:
             table.create_chain(chain)
-        elif op == "-X":
+        elif kind == OPS.DELETE_CHAIN:
             table.delete_chain(chain)
-        elif op == "-F":
+        elif kind == OPS.FLUSH:
             table.flush_entries(chain)
-        elif op == "-P":
-            table.set_policy(chain, words[2])
-        elif op == "-D":
-            rv = table._iptc.iptc_delete_num_entry(chain.encode(), int(words[2]) - 1, table._handle)
-            if rv != 1:
-                raise iptc.IPTCError("can't delete rule %s of %s" % (words[2], chain))
+        elif kind == OPS.POLICY:
+            table.set_policy(chain, op.policy)
         else:
-            ch = iptc.Chain(table, chain)
-            if op == "-A":
-                ch.append_rule(self._rule(rule_cls, words[2:]))
-            elif op == "-I":
-                ch.insert_rule(self._rule(rule_cls, words[3:]), int(words[2]) - 1)
-            elif op == "-R":
-                ch.replace_rule(self._rule(rule_cls, words[3:]), int(words[2]) - 1)
+            ch = self.iptc.Chain(table, chain)
+            rule = self._rule(rule_cls, list(op.rule.tokens))
+            if kind == OPS.DELETE:
+                ch.delete_rule(rule)
+            elif kind == OPS.INSERT:
+                ch.insert_rule(rule, op.position - 1)
+            elif kind == OPS.APPEND:
+                ch.append_rule(rule)
             else:
-                raise ValueError("unsupported operation %s" % op)
+                raise ValueError("unsupported operation %s" % kind)
 
     def _rule(self, rule_cls, tokens):
         """Build a libiptc rule from canonical tokens, option by option, through
@@ -159,19 +150,20 @@ class IptcBackend:
                 neg = True
                 i += 1
                 continue
-            if t in ("-s", "-d", "-i", "-o", "-p"):
+            if t in K.ENTRY_FIELDS:  # the base options, from the key table
+                field, nargs = K.ENTRY_FIELDS[t]
+                if nargs == 0:
+                    setattr(rule, field, not neg)
+                    i += 1
+                    neg = False
+                    continue
                 arg = tokens[i + 1]
                 if t == "-p":  # python-iptables' own name table lacks ipv6-icmp
                     arg = str(PROTO_NUMBERS.get(arg, arg))
-                value = ("!" if neg else "") + arg
-                attr = {"-s": "src", "-d": "dst", "-i": "in_interface", "-o": "out_interface"}
-                setattr(rule, attr.get(t, "protocol"), value)
+                setattr(rule, field, ("!" if neg else "") + arg)
                 if family == "ipv6" and t in ("-i", "-o"):
                     _fix_ipv6_iface_mask(rule, t, tokens[i + 1])
                 i += 2
-            elif t == "-f":
-                rule.fragment = not neg
-                i += 1
             elif t == "-m":
                 ext = rule.create_match(tokens[i + 1])
                 i += 2

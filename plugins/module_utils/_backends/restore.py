@@ -15,37 +15,84 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.base im
     BackendError,
     tool,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import (
-    rule_from_tokens,
-)
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.tokens import tokenize
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import operations as OPS
 
 _LINE_RE = re.compile(r"Error occurred at line: (\d+)|line (\d+) failed|^line (\d+):", re.M)
 
+_FLAGS = {
+    OPS.NEW_CHAIN: "-N",
+    OPS.APPEND: "-A",
+    OPS.INSERT: "-I",
+    OPS.DELETE: "-D",
+    OPS.POLICY: "-P",
+    OPS.FLUSH: "-F",
+    OPS.DELETE_CHAIN: "-X",
+}
 
-def _table_at(lines, n):
-    for line in reversed(lines[:n]):
-        if line.startswith("*"):
-            return line[1:]
-    return None
+
+def render_op(op):
+    """One operation as an iptables-restore line: -N C, -A C SPEC, -I C N SPEC,
+    -D C SPEC (delete by specification), -P C POLICY, -F C, -X C."""
+    if op.kind == OPS.INSERT:
+        return "-I %s %d %s" % (op.chain, op.position, op.rule.text())
+    if op.rule is not None:
+        return "%s %s %s" % (_FLAGS[op.kind], op.chain, op.rule.text())
+    if op.kind == OPS.POLICY:
+        return "-P %s %s" % (op.chain, op.policy)
+    return "%s %s" % (_FLAGS[op.kind], op.chain)
 
 
-def describe_line(line, table=None):
+def render_ops(ops):
+    return [render_op(op) for op in ops]
+
+
+def transaction(plans):
+    """The restore lines of the changed plans, each table framed once by
+    ``*table`` ... ``COMMIT`` (the `commands` result and the backend's input),
+    and for each line where it came from: (table name, Op or None)."""
+    lines, origins = [], []
+    for plan in plans:
+        if not plan.changed:
+            continue
+        name = plan.before.name
+        lines.append("*%s" % name)
+        origins.append((name, None))
+        for op in plan.ops:
+            lines.append(render_op(op))
+            origins.append((name, op))
+        lines.append("COMMIT")
+        origins.append((name, None))
+    return lines, origins
+
+
+def restore_text(plans):
+    """The iptables-restore input of the changed plans of one family."""
+    lines, _origins = transaction(plans)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def describe_op(op, line=None):
     """' at `LINE` (rule 'NAME', chain C, table T)' for an error message."""
-    if not line:
+    if op is None:
         return ""
-    if line.strip() == "COMMIT":
-        return " at the commit of table %s" % table
-    words = tokenize(line)
     parts = []
-    rule = rule_from_tokens(tuple(words[2:])) if len(words) > 2 else None
-    if rule is not None and rule.name:
-        parts.append("rule '%s'" % rule.name)
-    if len(words) > 1:
-        parts.append("chain %s" % words[1])
-    if table:
-        parts.append("table %s" % table)
-    return " at `%s` (%s)" % (line, ", ".join(parts))
+    if op.rule is not None and op.rule.name:
+        parts.append("rule '%s'" % op.rule.name)
+    parts.append("chain %s" % op.chain)
+    parts.append("table %s" % op.table)
+    return " at `%s` (%s)" % (line if line is not None else render_op(op), ", ".join(parts))
+
+
+def describe_line(lines, origins, n):
+    """Where line `n` (1-based) of a transaction came from, for an error message."""
+    if not 0 < n <= len(lines):
+        return ""
+    table, op = origins[n - 1]
+    if op is not None:
+        return describe_op(op, lines[n - 1])
+    if lines[n - 1] == "COMMIT":
+        return " at the commit of table %s" % table
+    return " at `%s` (table %s)" % (lines[n - 1], table)
 
 
 class RestoreBackend:
@@ -90,22 +137,20 @@ class RestoreBackend:
         )
 
     def apply(self, family, plans):
-        text = "".join(p.restore_text() for p in plans if p.changed)
-        if not text:
+        """One iptables-restore --noflush transaction of the changed plans."""
+        lines, origins = transaction(plans)
+        if not lines:
             return
         argv = [tool(self.which, family, self.variant, "restore")]
         argv += ["-w", str(self.wait)] if self.wait else ["-w"]
         argv.append("--noflush")
-        rc, out, err = self.run(argv, data=text)
+        rc, out, err = self.run(argv, data="\n".join(lines) + "\n")
         if rc != 0:
             msg = (err or out).strip()
             m = _LINE_RE.search(msg)
             where = ""
             if m:
-                lines = text.splitlines()
-                n = int(m.group(1) or m.group(2) or m.group(3))
-                if 0 < n <= len(lines):
-                    where = describe_line(lines[n - 1], _table_at(lines, n))
+                where = describe_line(lines, origins, int(m.group(1) or m.group(2) or m.group(3)))
             raise BackendError(
                 "%s-restore rejected the %s transaction, which was not applied%s: %s"
                 % (_BASE[family], family, where, msg)

@@ -34,7 +34,7 @@ def describe_reference(ref):
 
 def check_chain_name(table, name):
     """A known table and a chain name the kernel accepts."""
-    if table not in V.BUILTIN_CHAINS:
+    if not isinstance(table, str) or table not in V.BUILTIN_CHAINS:
         raise RuleError(
             "key 'table': unknown table %r (known: %s)" % (table, ", ".join(V.BUILTIN_CHAINS))
         )

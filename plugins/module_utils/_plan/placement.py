@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
+from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.values import DIGITS_RE
 
 POSITIONS = ("append", "prepend")
 
@@ -27,8 +28,9 @@ def parse_position(value):
         number = value
     elif isinstance(value, str) and value.strip().lower() in POSITIONS:
         return value.strip().lower()
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
+    elif isinstance(value, str) and DIGITS_RE.fullmatch(value.strip(" \t")):
+        # ASCII digits only: '²'.isdigit() is true but int('²') fails
+        number = int(value.strip(" \t"))
     else:
         raise RuleError(
             "key 'position': must be append, prepend or a number from 1, got %r" % (value,)
@@ -108,6 +110,20 @@ def _anchor(others, name, which, notes, label):
     return idx[0] if which == "before" else idx[-1] + 1
 
 
+def _check_constraints(name, position, before, after, label):
+    if isinstance(position, int) and (before or after):
+        raise RuleError(
+            "%s: key 'position': a rule number cannot be combined with before/after" % label
+        )
+    for key, other in (("before", before), ("after", after)):
+        if other is not None and name is not None and other == name:
+            raise RuleError(
+                "%s: key '%s': a rule cannot be placed relative to itself" % (label, key)
+            )
+    if before is not None and before == after:
+        raise RuleError("%s: keys 'before'/'after': both name %r" % (label, before))
+
+
 def place(
     rules,
     group,
@@ -127,17 +143,7 @@ def place(
     have changed); when `group` is empty (the rule does not apply to this
     family) the rule's copies are removed. `hold` makes a number say only where
     a missing rule goes (ansible.builtin.iptables' rule_num)."""
-    if isinstance(position, int) and (before or after):
-        raise RuleError(
-            "%s: key 'position': a rule number cannot be combined with before/after" % label
-        )
-    for key, other in (("before", before), ("after", after)):
-        if other is not None and name is not None and other == name:
-            raise RuleError(
-                "%s: key '%s': a rule cannot be placed relative to itself" % (label, key)
-            )
-    if before is not None and before == after:
-        raise RuleError("%s: keys 'before'/'after': both name %r" % (label, before))
+    _check_constraints(name, position, before, after, label)
     idx, found = _identity(rules, group, name, rename_from)
     members = set(idx)
     others = [r for i, r in enumerate(rules) if i not in members]

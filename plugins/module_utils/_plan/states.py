@@ -59,26 +59,37 @@ def _merged_target(cur, wanted):
     return out
 
 
-def _replaced_target(cur, wanted, ignore):
+def _replaced_target(cur, wanted, ignore, slot=None):
     """replaced/overridden: exactly `wanted`, plus the rules `ignore` matches,
     each kept right after the wanted rule it follows now (at the top when no
-    wanted rule is before it). A rule that is both ignored and wanted is ours."""
+    wanted rule is before it). A rule that is both ignored and wanted is ours.
+
+    With `slot` (the chain's ignored_slot, an IgnoredSlot), the kept rules it
+    selects are instead gathered, in their current order, immediately in front
+    of the wanted rule it names (or at the end), wherever they are now."""
     wanted_keys = {w.key for w in wanted}
-    head, after, anchor = [], {}, None
+    head, after, slotted, anchor = [], {}, [], None
     for r in cur:
         if r.key in wanted_keys:
             anchor = r.key
         elif ignore.rule(r):
-            if anchor is None:
+            if slot is not None and slot.takes(r):
+                slotted.append(r)
+            elif anchor is None:
                 head.append(r)
             else:
                 after.setdefault(anchor, []).append(r)
-    if not head and not after:
+    if not head and not after and not slotted:
         return list(wanted)
+    at = slot.index(wanted) if slotted else -1
     out = head
-    for w in wanted:
+    for i, w in enumerate(wanted):
+        if i == at:
+            out.extend(slotted)
         out.append(w)
         out.extend(after.pop(w.key, ()))
+    if at == len(wanted):
+        out.extend(slotted)
     return out
 
 
@@ -103,73 +114,94 @@ def _check_targets(table, ignore):
             )
 
 
+def _keep_foreign(rules, ignore):
+    return [r for r in rules if ignore.rule(r)]
+
+
+def _deleted(current, after, desired, ignore):
+    """state deleted: the listed rules, or listed chains as a whole (with the
+    rules that jump to them). Returns the user chains to drop."""
+    keep = protected(current, desired, ignore)
+    listed = desired or {
+        n: DesiredChain(n, None, None, c.builtin)
+        for n, c in current.chains.items()
+        if n not in keep
+    }
+    drop = []
+    for name, dc in listed.items():
+        ch = after.chains.get(name)
+        if ch is None:
+            continue
+        if dc.rules is not None:
+            gone = {r.key for r in dc.rules}
+            ch.rules = [r for r in ch.rules if r.key not in gone]
+        elif ch.builtin:
+            ch.rules = _keep_foreign(ch.rules, ignore)
+        else:
+            drop.append(name)
+    for name in drop:
+        # rules that jump to a chain being deleted go with it
+        for other in after.chains.values():
+            if other.name in drop:
+                continue
+            refs = [r for r in other.rules if r.target == name]
+            if refs and (ignore.chain(other.name) or any(ignore.rule(r) for r in refs)):
+                raise RuleError(
+                    "table %s, chain %s: cannot delete it: ignored rules in chain %s jump to it"
+                    % (current.name, name, other.name)
+                )
+            if refs:
+                other.rules = [r for r in other.rules if r.target != name]
+    return drop
+
+
+def _listed(after, desired, state, ignore):
+    """merged / replaced / overridden: each listed chain becomes its target."""
+    for name, dc in desired.items():
+        ch = after.chains.get(name)
+        if ch is None:
+            ch = after.chains[name] = Chain(name, "ACCEPT" if dc.builtin else None)
+        if dc.policy is not None:
+            ch.policy = dc.policy
+        wanted = dc.rules or []
+        if state == "merged":
+            ch.rules = _merged_target(ch.rules, wanted)
+        else:
+            ch.rules = _replaced_target(ch.rules, wanted, ignore, dc.slot)
+
+
+def _unlisted(family, current, after, desired, ignore, warnings):
+    """overridden: what is not listed goes, except what ignore protects.
+    Returns the user chains to drop."""
+    drop = []
+    keep = protected(after, desired, ignore)
+    for name, ch in after.chains.items():
+        if name in desired or name in keep:
+            if name in keep and not ignore.chain(name):
+                warnings.append(
+                    "table %s (%s): chain %s is kept because ignored rules jump to it"
+                    % (current.name, family, name)
+                )
+            continue
+        ch.rules = _keep_foreign(ch.rules, ignore)
+        if ch.builtin:
+            ch.policy = "ACCEPT"
+        else:
+            drop.append(name)
+    return drop
+
+
 def plan_table(family, current, desired, state, ignore):
     """Plan one table of one family. `desired` is {chain: DesiredChain}."""
     after = current.copy()
     warnings = []
     drop = []
-
-    def keep_foreign(rules):
-        return [r for r in rules if ignore.rule(r)]
-
     if state == "deleted":
-        keep = protected(current, desired, ignore)
-        listed = desired or {
-            n: DesiredChain(n, None, None, c.builtin)
-            for n, c in current.chains.items()
-            if n not in keep
-        }
-        for name, dc in listed.items():
-            ch = after.chains.get(name)
-            if ch is None:
-                continue
-            if dc.rules is not None:
-                gone = {r.key for r in dc.rules}
-                ch.rules = [r for r in ch.rules if r.key not in gone]
-            elif ch.builtin:
-                ch.rules = keep_foreign(ch.rules)
-            else:
-                drop.append(name)
-        for name in drop:
-            # rules that jump to a chain being deleted go with it
-            for other in after.chains.values():
-                if other.name in drop:
-                    continue
-                refs = [r for r in other.rules if r.target == name]
-                if refs and (ignore.chain(other.name) or any(ignore.rule(r) for r in refs)):
-                    raise RuleError(
-                        "table %s, chain %s: cannot delete it: ignored rules in chain %s jump to it"
-                        % (current.name, name, other.name)
-                    )
-                if refs:
-                    other.rules = [r for r in other.rules if r.target != name]
+        drop = _deleted(current, after, desired, ignore)
     else:
-        for name, dc in desired.items():
-            ch = after.chains.get(name)
-            if ch is None:
-                ch = after.chains[name] = Chain(name, "ACCEPT" if dc.builtin else None)
-            if dc.policy is not None:
-                ch.policy = dc.policy
-            wanted = dc.rules or []
-            if state == "merged":
-                ch.rules = _merged_target(ch.rules, wanted)
-            else:
-                ch.rules = _replaced_target(ch.rules, wanted, ignore)
+        _listed(after, desired, state, ignore)
         if state == "overridden":
-            keep = protected(after, desired, ignore)
-            for name, ch in after.chains.items():
-                if name in desired or name in keep:
-                    if name in keep and not ignore.chain(name):
-                        warnings.append(
-                            "table %s (%s): chain %s is kept because ignored rules jump to it"
-                            % (current.name, family, name)
-                        )
-                    continue
-                ch.rules = keep_foreign(ch.rules)
-                if ch.builtin:
-                    ch.policy = "ACCEPT"
-                else:
-                    drop.append(name)
+            drop = _unlisted(family, current, after, desired, ignore, warnings)
     for name in drop:
         del after.chains[name]
     _check_targets(after, ignore)
