@@ -173,7 +173,7 @@ def test_whole_number_refuses(value):
 )
 def test_whole_number_good(value, want):
     got = RV.whole_number(CTX, "limit_burst", value, 1, 10000)
-    assert got == want and type(got) is int
+    assert got == want and isinstance(got, int) and not isinstance(got, bool)
 
 
 @pytest.mark.parametrize("value", UNICODE_DIGITS + ["1_0", "1.0", 1.0, 2.5, "+2"])
