@@ -131,9 +131,11 @@ class RestoreBackend:
         rc, out, _err = self.run([path])
         if rc != 0:
             return False
+        # "\n" only, not splitlines(): a comment may hold U+2028, \x1c, \x85...
+        # (the empty string after the last "\n" is neither a rule nor a chain)
         return any(
             line.startswith("-A ") or (line.startswith(":") and " DROP " in line)
-            for line in out.splitlines()
+            for line in out.split("\n")
         )
 
     def apply(self, family, plans):
