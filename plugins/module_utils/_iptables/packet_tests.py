@@ -22,33 +22,41 @@ def _known(*values):
     return all(v is not None for v in values)
 
 
-def test_address(attr):
+def _address_test(attr, bounds):
+    """The test of an address key on the packet's `attr`: ``bounds(text)`` gives
+    (version, contains) of the value without its "!"; an address of the other
+    family never matches, negated or not."""
+
     def test(value, pkt):
         addr = getattr(pkt, attr)
         if addr is None:
             return None
         neg, text = _split(value)
-        net = ipaddress.ip_network(text, strict=False)
-        if net.version != addr.version:
+        version, contains = bounds(text)
+        if version != addr.version:
             return False
-        return (addr in net) != neg
+        return contains(addr) != neg
 
     return test
+
+
+def _network(text):
+    net = ipaddress.ip_network(text, strict=False)
+    return net.version, lambda addr: addr in net
+
+
+def _range(text):
+    lo, _sep, hi = text.partition("-")
+    a, b = ipaddress.ip_address(lo), ipaddress.ip_address(hi)
+    return a.version, lambda addr: a <= addr <= b
+
+
+def test_address(attr):
+    return _address_test(attr, _network)
 
 
 def test_range(attr):
-    def test(value, pkt):
-        addr = getattr(pkt, attr)
-        if addr is None:
-            return None
-        neg, text = _split(value)
-        lo, _sep, hi = text.partition("-")
-        a, b = ipaddress.ip_address(lo), ipaddress.ip_address(hi)
-        if a.version != addr.version:
-            return False
-        return (a <= addr <= b) != neg
-
-    return test
+    return _address_test(attr, _range)
 
 
 def _in_port_range(port, text):
