@@ -347,36 +347,6 @@ def _load_src(module, path, data):
     return config
 
 
-def _memo_key(module, backend, families, config_bytes):
-    p = module.params
-    parts = dict(
-        state=p["state"],
-        families=list(families),
-        ignore=p["ignore"],
-        before_after=p["before_after"],
-        backend=backend.name,
-        variant=backend.variant,
-    )
-    return _memo.task_digest(parts, config_bytes)
-
-
-def _remember(memo, key, texts, current, plans, result, warnings, applied):
-    """After a full run: a no-op is remembered against the tables it read; an
-    applied change against the tables it left (as the kernel will print them),
-    with the answer the next, unchanged run would give."""
-    if not result["changed"]:
-        digests = {fam: _memo.save_digest(text) for fam, text in texts.items()}
-        memo.store(key, digests, dict(result=result, warnings=warnings))
-    elif applied:
-        digests = {}
-        for fam, tables in current.items():
-            after = dict(tables)
-            after.update((pl.after.name, pl.after) for pl in plans if pl.family == fam)
-            digests[fam] = _memo.tables_digest(after)
-        noop = dict(changed=False, commands={}, before=result["after"])
-        memo.store(key, digests, dict(result=noop, warnings=warnings))
-
-
 def argument_spec():
     spec = dict(
         config=dict(type="list", elements="dict"),
@@ -436,11 +406,8 @@ def _offline(module, families, src_bytes, clock):
 def _memo_lookup(module, memo, backend, families, src_bytes, texts, clock):
     """The memo key of the task; exits with the remembered answer on a hit."""
     p = module.params
-    if src_bytes is None:
-        src_bytes = json.dumps(p["config"], sort_keys=True, separators=(",", ":")).encode("utf-8")
-    key = _memo_key(module, backend, families, src_bytes)
-    digests = {fam: _memo.save_digest(text) for fam, text in texts.items()}
-    hit = memo.lookup(key, digests)
+    key = _memo.task_key(p, families, backend, src_bytes)
+    hit = memo.recall(key, texts)
     if hit is None:
         return key
     clock.lap("memo")
@@ -479,7 +446,7 @@ def main():
     result, warnings = _module.plan_result(plans, families, module._diff, p["before_after"])
     clock.lap("result")
     if not retried:  # a plan made again kept rules of another writer: not the answer to remember
-        _remember(memo, key, texts, current, plans, result, warnings, not module.check_mode)
+        memo.remember(key, texts, current, plans, result, warnings, not module.check_mode)
         clock.lap("memo")
     for w in warnings:
         module.warn(w)

@@ -74,6 +74,25 @@ def task_digest(parts, config_bytes):
     return h.hexdigest()
 
 
+def task_key(params, families, backend, src_bytes=None):
+    """The memo key of a ruleset task: its parameters that decide the plan, the
+    backend's name and variant, and the config (the src file's bytes, or the
+    config option in a canonical JSON form)."""
+    config_bytes = src_bytes
+    if config_bytes is None:
+        config = json.dumps(params["config"], sort_keys=True, separators=(",", ":"))
+        config_bytes = config.encode("utf-8")
+    parts = dict(
+        state=params["state"],
+        families=list(families),
+        ignore=params["ignore"],
+        before_after=params["before_after"],
+        backend=backend.name,
+        variant=backend.variant,
+    )
+    return task_digest(parts, config_bytes)
+
+
 def save_digest(text):
     """Digest of one family's iptables-save text, ignoring comment lines, chain
     counters and the order of chain declarations and of the chains' rule blocks
@@ -128,6 +147,28 @@ class Memo:
         if not isinstance(entry, dict) or entry.get("tables") != digests:
             return None
         return entry.get("result")
+
+    def recall(self, key, texts):
+        """The entry's {"result", "warnings"} when the host's save texts
+        {family: text} are those it was stored against, else None."""
+        return self.lookup(key, {fam: save_digest(text) for fam, text in texts.items()})
+
+    def remember(self, key, texts, current, plans, result, warnings, applied):
+        """After a full run: a no-op is remembered against the tables it read
+        (`texts`); an applied change against the tables it left (`current` with
+        the plans' after tables, as the kernel will print them), with the answer
+        the next, unchanged run would give."""
+        if not result["changed"]:
+            digests = {fam: save_digest(text) for fam, text in texts.items()}
+            self.store(key, digests, dict(result=result, warnings=warnings))
+        elif applied:
+            digests = {}
+            for fam, tables in current.items():
+                after = dict(tables)
+                after.update((pl.after.name, pl.after) for pl in plans if pl.family == fam)
+                digests[fam] = tables_digest(after)
+            noop = dict(changed=False, commands={}, before=result["after"])
+            self.store(key, digests, dict(result=noop, warnings=warnings))
 
     def store(self, key, digests, result):
         """Best effort: a memo that cannot be written is only a slower next run."""
