@@ -83,77 +83,35 @@ class Case(NamedTuple):
     writer: str  # "insert" FOREIGN at the top of INPUT, or "delete" KEEP
 
 
+# The tasks of the cases.
+REPLACED_ACD = replaced(named(1, "a"), named(3, "c"), named(4, "d"))
+REPLACED_AC = replaced(named(1, "a"), named(3, "c"))
+ABSENT_X = {"chain": "INPUT", "name": "x", "state": "absent"}
+X_AFTER_B = {**RULE_X, "chain": "INPUT", "after": "b"}
+X_PORT_10 = {**RULE_X, "chain": "INPUT", "destination_port": 10}
+PURGE = {"name": "INPUT", "purge": True, "ignore": IGNORE}
+
+
+def case(case_id, args, before, expect, writer="insert"):
+    """A Case of the module its id starts with (``rule-absent``: rule)."""
+    return Case(case_id, case_id.split("-")[0], args, before, expect, writer)
+
+
 CASES = [
     # the issue's ruleset case: delete one rule of ours, keep the others
-    Case(
-        "ruleset-replaced",
-        "ruleset",
-        replaced(named(1, "a"), named(3, "c"), named(4, "d")),
-        [A, B, C, D],
-        [A, C, D],
-        "insert",
-    ),
+    case("ruleset-replaced", REPLACED_ACD, [A, B, C, D], [A, C, D]),
     # rule state absent by name (it used to delete a neighbour)
-    Case(
-        "rule-absent",
-        "rule",
-        {"chain": "INPUT", "name": "x", "state": "absent"},
-        [A, X, B],
-        [A, B],
-        "insert",
-    ),
+    case("rule-absent", ABSENT_X, [A, X, B], [A, B]),
     # rule with after: that moves it (it used to delete the foreign rule, ours doubled)
-    Case(
-        "rule-after-moves",
-        "rule",
-        {**RULE_X, "chain": "INPUT", "after": "b"},
-        [X, A, B, C],
-        [A, B, X, C],
-        "insert",
-    ),
+    case("rule-after-moves", X_AFTER_B, [X, A, B, C], [A, B, X, C]),
     # a named rule's options change: today one -R by index
-    Case(
-        "rule-replace",
-        "rule",
-        {**RULE_X, "chain": "INPUT", "destination_port": 10},
-        [A, X, B],
-        [A, X10, B],
-        "insert",
-    ),
+    case("rule-replace", X_PORT_10, [A, X, B], [A, X10, B]),
     # chain purge (it used to delete one of ours and keep the hand-added rule)
-    Case(
-        "chain-purge",
-        "chain",
-        {"name": "INPUT", "purge": True, "ignore": IGNORE},
-        [A, HAND, B],
-        [A, B],
-        "insert",
-    ),
+    case("chain-purge", PURGE, [A, HAND, B], [A, B]),
     # the writer deletes a foreign rule the plan keeps, between read and write
-    Case(
-        "ruleset-replaced-foreign-deleted",
-        "ruleset",
-        replaced(named(1, "a"), named(3, "c")),
-        [K, A, B, C],
-        [K, A, C],
-        "delete",
-    ),
-    Case(
-        "rule-absent-foreign-deleted",
-        "rule",
-        {"chain": "INPUT", "name": "x", "state": "absent"},
-        [K, A, X, B],
-        [K, A, B],
-        "delete",
-    ),
-    Case(
-        "chain-purge-foreign-deleted",
-        "chain",
-        {"name": "INPUT", "purge": True, "ignore": IGNORE},
-        [K, A, HAND, B],
-        [K, A, B],
-        "delete",
-    ),
+    case("ruleset-replaced-foreign-deleted", REPLACED_AC, [K, A, B, C], [K, A, C], "delete"),
+    case("rule-absent-foreign-deleted", ABSENT_X, [K, A, X, B], [K, A, B], "delete"),
+    case("chain-purge-foreign-deleted", PURGE, [K, A, HAND, B], [K, A, B], "delete"),
 ]
 
 
