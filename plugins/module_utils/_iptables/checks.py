@@ -237,8 +237,6 @@ def check_match_set_flags(ctx, value, p):
 def check_limit(ctx, value, p):
     """limit and limit_burst together; either alone implies the other's default."""
     del value
-    if "limit" in p.fields:
-        return
     d = p.data
     rate = limit_rate(ctx, "limit", d.get("limit", V.LIMIT_DEFAULT))
     burst = whole_number(ctx, "limit_burst", d.get("limit_burst", V.LIMIT_BURST_DEFAULT), 1, 10000)
@@ -249,6 +247,12 @@ def check_limit(ctx, value, p):
             "or a smaller burst" % (rate, burst),
         )
     p.fields["limit"] = (rate, burst)
+
+
+def check_limit_burst(ctx, value, p):
+    """limit_burst alone (with limit, check_limit has checked both)."""
+    if "limit" not in p.data:
+        check_limit(ctx, value, p)
 
 
 def check_owner(ctx, value, p, key):

@@ -214,11 +214,11 @@ def read_icmp_type(args, neg, family, d):
     return True
 
 
-def read_ports(args, neg, family, d):
-    if neg:
-        return False
-    d["destination_ports"] = [_port_value(x, False) for x in args[0].split(",")]
-    return True
+def _port_list(text):
+    return [_port_value(x, False) for x in text.split(",")]
+
+
+read_ports = read_value("destination_ports", allow_neg=False, convert=_port_list)
 
 
 def read_match_set(args, neg, family, d):
@@ -227,11 +227,11 @@ def read_match_set(args, neg, family, d):
     return True
 
 
-def read_ctstate(args, neg, family, d):
-    if neg:
-        return False
-    d["ctstate"] = args[0].split(",")
-    return True
+def _states(text):
+    return text.split(",")
+
+
+read_ctstate = read_value("ctstate", allow_neg=False, convert=_states)
 
 
 def read_comment(args, neg, family, d):
@@ -246,13 +246,7 @@ def read_comment(args, neg, family, d):
 
 
 def read_target(key):
-    def read(args, neg, family, d):
-        if neg:
-            return False
-        d[key] = args[0]
-        return True
-
-    return read
+    return read_value(key, allow_neg=False)
 
 
 def read_reject_with(args, neg, family, d):
