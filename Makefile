@@ -10,12 +10,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export ANSIBLE_NOCOLOR := 1
 PYTEST ?= $(VENV)/bin/pytest
 
-.PHONY: help setup collection-link lab-images lint sanity unit integration molecule bench bench-quick test demo build clean
+.PHONY: help setup collection-link lab-images lint sanity unit kernel integration molecule bench bench-quick test demo build clean
 
 help:
 	@echo "make demo   - the lab demo (sets everything up first)"
-	@echo "make test   - the whole test suite: setup lint sanity unit integration bench-quick molecule"
-	@echo "other targets: setup lab-images lint sanity unit integration molecule bench build clean"
+	@echo "make test   - the whole test suite: setup lint sanity unit kernel integration bench-quick molecule"
+	@echo "other targets: setup lab-images lint sanity unit kernel integration molecule bench build clean"
 
 setup:
 	@scripts/setup.sh
@@ -43,8 +43,13 @@ lint: collection-link
 sanity:
 	@scripts/sanity.sh
 
+# tests/unit: pure tests, one folder per layer of the code; tests/kernel: the kernel judges
+# the model in network namespaces (needs root and the iptables tools; skipped otherwise).
 unit: collection-link
 	$(PYTEST) -q tests/unit
+
+kernel: collection-link
+	$(PYTEST) -q tests/kernel
 
 integration: collection-link
 	$(PYTEST) -q tests/integration
@@ -62,6 +67,7 @@ test: setup
 	$(MAKE) lint
 	$(MAKE) sanity
 	$(MAKE) unit
+	$(MAKE) kernel
 	$(MAKE) integration
 	$(MAKE) bench-quick
 	$(MAKE) molecule

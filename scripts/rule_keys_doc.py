@@ -2,7 +2,7 @@
 (plugins/module_utils/_iptables/keys.py), so each key is documented once.
 
 Run it after changing a row: `python3 scripts/rule_keys_doc.py`; the unit test
-tests/unit/test_rule_keys_doc.py fails while the fragment and the table differ."""
+tests/unit/plugins/test_rule_keys_doc.py fails while the fragment and the table differ."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Make `ansible_collections.hostfw.netfilter` importable from the working tree."""
+"""Make `ansible_collections.hostfw.netfilter` importable from the working tree: the unit
+tests import the collection and the shared helpers (tests/fixtures/) through it."""
 
 import os
 import sys

@@ -1,6 +1,5 @@
-"""The single-object modules' planning as pure tasks (module_utils/_plan/tasks.py),
-the counters of rules_info (module_utils/_iptables/counters.py), and the
-`config: []` contract of ruleset: no module object, no host."""
+"""The single-object modules' planning as pure tasks (module_utils/_plan/tasks.py):
+no module object, no host."""
 
 from __future__ import annotations
 
@@ -8,19 +7,12 @@ import pytest
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._backends import restore as RESTORE
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.counters import (
-    with_counters,
-)
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import tasks as TASKS
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
 from ansible_collections.hostfw.netfilter.plugins.modules import rule as RULE_MODULE
-from ansible_collections.hostfw.netfilter.plugins.modules import ruleset as RULESET
+from ansible_collections.hostfw.netfilter.tests.fixtures.saves import SSH_THEN_DROP
 
-HOST = SAVE.parse_save(
-    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-    '[3:180] -A INPUT -p tcp -m tcp --dport 22 -m comment --comment "hostfw:ssh" -j ACCEPT\n'
-    "[0:0] -A INPUT -j DROP\nCOMMIT\n"
-)
+HOST = SAVE.parse_save(SSH_THEN_DROP)
 
 
 def params(**kw):
@@ -82,38 +74,3 @@ def test_chain_task_validates_before_the_host_is_read():
         TASKS.ChainTask(dict(base, state="absent", ignore=[], force=False, purge=True), ("ipv4",))
     with pytest.raises(RuleError, match="ignore"):
         TASKS.ChainTask(dict(base, state="present", ignore=["("], force=False), ("ipv4",))
-
-
-def test_with_counters():
-    (entry,) = with_counters({"ipv4": HOST})
-    rules = entry["chains"][0]["rules"]
-    assert entry["ip_version"] == "ipv4"
-    assert [r["counters"] for r in rules] == [
-        {"packets": 3, "bytes": 180},
-        {"packets": 0, "bytes": 0},
-    ]
-
-
-class Failed(Exception):
-    pass
-
-
-class FakeModule:
-    def __init__(self, **params):
-        self.params = {"src": None, "config": None, "ignore": [], **params}
-
-    def fail_json(self, **kw):
-        raise Failed(kw["msg"])
-
-
-@pytest.mark.parametrize("state", ["merged", "replaced", "overridden"])
-def test_ruleset_refuses_an_empty_config(state):
-    with pytest.raises(Failed, match="config: state %s needs at least one table entry" % state):
-        RULESET._desired(FakeModule(state=state, config=[]), None, ("ipv4",))
-    with pytest.raises(Failed, match=r"from src /tmp/c\.json"):
-        RULESET._desired(FakeModule(state=state, src="/tmp/c.json"), b"[]", ("ipv4",))
-
-
-def test_ruleset_deleted_and_rendered_take_an_empty_config():
-    for state in ("deleted", "rendered", "gathered"):
-        assert RULESET._desired(FakeModule(state=state, config=[]), None, ("ipv4",)) == {}

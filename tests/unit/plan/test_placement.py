@@ -1,5 +1,6 @@
 """Placement planning of hostfw.netfilter.rule and the chain operations of
-hostfw.netfilter.chain (module_utils/_placement.py), on plain data."""
+hostfw.netfilter.chain (module_utils/_plan/placement.py and _plan/chains.py), on
+plain data."""
 
 from __future__ import annotations
 

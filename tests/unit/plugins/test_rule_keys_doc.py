@@ -9,7 +9,7 @@ import yaml
 from ansible_collections.hostfw.netfilter.plugins.doc_fragments import rule_keys
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import keys as K
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _generator():

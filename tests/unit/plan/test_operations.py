@@ -1,49 +1,25 @@
 """The plan as typed operations (module_utils/_plan/operations.py): transition,
 simulate and inverse, as properties over generated tables (duplicate identical
 rules, named rules whose options change, user chains, jumps, policies); the order
-of the operations; and the kernel's own delete-by-specification semantics, which
-simulate must copy exactly."""
+of the operations; and the restore lines of a transition applied to the model
+table. The kernel's own delete-by-specification semantics, which simulate must copy
+exactly: tests/kernel/plan/test_operations.py."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
-from _kernel import VARIANTS, namespace, needs_kernel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._backends import restore as RESTORE
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import rule as RULE
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import tokens as TOK
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import (
-    rule_from_tokens,
-)
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import operations as OPS
+from ansible_collections.hostfw.netfilter.tests.fixtures.tables import PAIRS, RULES, rule, shape
 
 BUILTIN = ("INPUT", "FORWARD", "OUTPUT")
 USER = ("U1", "U2")
-POOL = [
-    "-p tcp -m tcp --dport 22 -j ACCEPT",
-    "-p tcp -m tcp --dport 80 -j ACCEPT",
-    "-s 192.0.2.0/24 -j DROP",
-    "-j RETURN",
-    '-p tcp -m tcp --dport 25 -m comment --comment "hostfw:a" -j ACCEPT',
-    '-p tcp -m tcp --dport 26 -m comment --comment "hostfw:a" -j ACCEPT',
-    '-p udp -m udp --dport 53 -m comment --comment "hostfw:b" -j ACCEPT',
-    '-m comment --comment "hand made" -j DROP',
-]
-
-
-def rule(line):
-    return rule_from_tokens(tuple(TOK.tokenize(line)))
-
-
-RULES = [rule(line) for line in POOL]
-
-
-def shape(tbl):
-    return {n: (c.policy, [r.tokens for r in c.rules]) for n, c in tbl.chains.items()}
 
 
 @st.composite
@@ -183,32 +159,37 @@ def test_table_plan():
     assert not OPS.plan_of("ipv4", t, t.copy()).changed
 
 
-def kernel_pairs():
-    """Duplicate-heavy pairs (the cases where delete by specification matters)."""
-    rng = random.Random(1010)
-    pairs = []
-    for _i in range(40):
-        pair = []
-        for _side in range(2):
-            t = SAVE.Table.empty("filter")
-            t.chains["INPUT"].rules = [rng.choice(RULES[:3]) for _k in range(rng.randint(0, 7))]
-            pair.append(t)
-        pairs.append(tuple(pair))
-    return pairs
+# -------------------------------------------------- transition lines
 
 
-@needs_kernel
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_simulate_is_what_the_kernel_does(variant):
-    """The rendered operations restored for real leave what simulate says, for
-    each pair (duplicates included) and for its inverse."""
-    with namespace() as ns:
-        for n, (a, b) in enumerate(kernel_pairs()):
-            ns.restore(variant, "ipv4", SAVE.render_table(a), noflush=False)
-            ops = OPS.transition(a, b)
-            for step, want in ((ops, b), (OPS.inverse(ops, a), a)):
-                lines = RESTORE.render_ops(step)
-                if lines:
-                    ns.restore(variant, "ipv4", "*filter\n%s\nCOMMIT\n" % "\n".join(lines))
-                got = SAVE.parse_save(ns.save(variant, "ipv4", "filter"))["filter"]
-                assert shape(got) == shape(want), "pair %d: %r" % (n, lines)
+def test_transition_pure_round_trip():
+    """Applying the lines to the model table (a small interpreter) gives `after`."""
+    for a, b in PAIRS:
+        t = apply_lines(a.copy(), RESTORE.render_ops(OPS.transition(a, b)))
+        assert shape(t) == shape(b)
+        assert OPS.transition(b, b) == []
+
+
+def apply_lines(t, lines):
+    for line in lines:
+        words = TOK.tokenize(line)
+        op, chain = words[0], words[1]
+        if op == "-N":
+            t.chains[chain] = SAVE.Chain(chain)
+        elif op == "-X":
+            del t.chains[chain]
+        elif op == "-F":
+            t.chains[chain].rules = []
+        elif op == "-P":
+            t.chains[chain].policy = words[2]
+        elif op == "-D":  # by specification: the first rule that has it
+            rules = t.chains[chain].rules
+            spec = tuple(words[2:])
+            del rules[[r.tokens for r in rules].index(spec)]
+        elif op == "-A":
+            t.chains[chain].rules.append(RULE.rule_from_tokens(tuple(words[2:])))
+        elif op == "-I":
+            t.chains[chain].rules.insert(int(words[2]) - 1, RULE.rule_from_tokens(tuple(words[3:])))
+        else:
+            raise AssertionError("unexpected line %r" % line)
+    return t

@@ -1,4 +1,5 @@
-"""The kernel is the judge: every vocabulary case, rendered by the model and
+"""The kernel is the judge: every vocabulary case (tests/fixtures/vocab_cases.py; the
+model's answer is tests/unit/iptables/test_vocabulary.py), rendered by the model and
 restored into a network namespace, is saved back by iptables-save with exactly the
 model's tokens (nf_tables and legacy, IPv4 and IPv6). Cases that carry a `native`
 spelling are restored as typed by a person too and must come back the same.
@@ -11,12 +12,19 @@ culprit."""
 from __future__ import annotations
 
 import pytest
-from _kernel import FAMILIES, HAVE_IPSET, VARIANTS, NetnsError, namespace, needs_kernel
-from _vocab_cases import CASES
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import rule as RULE
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import tokens as TOK
+from ansible_collections.hostfw.netfilter.tests.fixtures.vocab_cases import CASES
+from ansible_collections.hostfw.netfilter.tests.kernel._kernel import (
+    FAMILIES,
+    HAVE_IPSET,
+    VARIANTS,
+    NetnsError,
+    namespace,
+    needs_kernel,
+)
 
 pytestmark = needs_kernel
 
@@ -140,7 +148,8 @@ def test_every_case_reaches_the_kernel():
     ],
 )
 def test_legacy_kernel_limit_overflow(spec, accepted):
-    """The fact behind test_vocabulary::test_limit_the_legacy_kernel_refuses_is_bad_input."""
+    """The fact behind tests/unit/iptables/test_vocabulary.py::
+    test_limit_the_legacy_kernel_refuses_is_bad_input."""
     with namespace() as ns:
         text = "*filter\n:L - [0:0]\n-A L -m limit %s -j ACCEPT\nCOMMIT\n" % spec
         proc = ns.restore("legacy", "ipv4", text, check=False)

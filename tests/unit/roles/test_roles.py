@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROLES = sorted(p for p in (Path(__file__).resolve().parents[2] / "roles").iterdir() if p.is_dir())
+ROLES = sorted(p for p in (Path(__file__).resolve().parents[3] / "roles").iterdir() if p.is_dir())
 TYPES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict, "raw": object}
 
 

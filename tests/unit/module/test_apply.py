@@ -1,8 +1,9 @@
-"""Concurrency-safe apply (module_utils/_module.py settle/apply_family and
-_plan/rebase.py): a fake backend whose kernel is the model (operations applied
-with simulate) and whose apply can "race" - another writer changes a chain
+"""Concurrency-safe apply (module_utils/_module.py settle/apply_family, planning
+again with _plan/rebase.py): a fake backend whose kernel is the model (operations
+applied with simulate) and whose apply can "race" - another writer changes a chain
 between the module's read and its write. Afterwards the foreign change must be
-where its writer put it and ours as planned, with bounded retries."""
+where its writer put it and ours as planned, with bounded retries. The rebase
+functions alone: tests/unit/plan/test_rebase.py."""
 
 from __future__ import annotations
 
@@ -13,10 +14,6 @@ import pytest
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _module as M
 from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.base import BackendError
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import tokens as TOK
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import (
-    rule_from_tokens,
-)
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import config as CONFIG
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import ignore as IGN
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import operations as OPS
@@ -27,35 +24,23 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.tasks impor
     RuleTask,
 )
 from ansible_collections.hostfw.netfilter.plugins.modules import rule as RULE_MODULE
+from ansible_collections.hostfw.netfilter.tests.fixtures.input_chain import (
+    HAND,
+    X10,
+    A,
+    B,
+    C,
+    D,
+    F,
+    K,
+    X,
+    filter_table,
+    spec,
+    specs,
+)
+from ansible_collections.hostfw.netfilter.tests.fixtures.tables import rule
 
 FAMS = ("ipv4",)
-
-
-def spec(port, name=None, target="ACCEPT"):
-    comment = f' -m comment --comment "hostfw:{name}"' if name else ""
-    return f"-p tcp -m tcp --dport {port}{comment} -j {target}"
-
-
-A, B, C, D = spec(1, "a"), spec(2, "b"), spec(3, "c"), spec(4, "d")
-X, X10, HAND = spec(9, "x", "DROP"), spec(10, "x", "DROP"), spec(23)
-F = '-s 198.51.100.77/32 -m comment --comment "race-writer" -j ACCEPT'
-K = '-s 198.51.100.66/32 -m comment --comment "race-keep" -j ACCEPT'
-
-
-def rule(line):
-    return rule_from_tokens(tuple(TOK.tokenize(line)))
-
-
-def filter_table(inp):
-    t = SAVE.Table.empty("filter")
-    t.chains["INPUT"].rules = [rule(x) for x in inp]
-    return t
-
-
-def specs(table, chain="INPUT"):
-    """The chain's rules as their lines (re-rendered the way the lines above are)."""
-    back = {rule(x).tokens: x for x in (A, B, C, D, X, X10, HAND, F, K)}
-    return [back.get(r.tokens, r.text()) for r in table.chains[chain].rules]
 
 
 class Failed(Exception):
@@ -166,7 +151,7 @@ def named(port, name, target="ACCEPT"):
     return {"name": name, "protocol": "tcp", "destination_port": port, "jump": target}
 
 
-# ------------------------------------------------------------------ races
+# ------------------------------------------------------------- races
 
 
 def test_rule_replace_with_a_foreign_insert_is_planned_again():
@@ -276,7 +261,7 @@ def test_a_rule_stored_otherwise_is_an_error_not_a_retry():
     assert len(backend.applied) == 2  # the transaction, then its rollback
 
 
-# ------------------------------------------------------------------ all or nothing
+# ---------------------------------------------------- all or nothing
 
 
 def test_a_rejected_second_family_rolls_the_first_back():
@@ -324,32 +309,3 @@ def test_finish_result_and_commands():
     assert cmds[0] == "*filter" and cmds[-1] == "COMMIT" and cmds.count("COMMIT") == 1
     assert cmds[1:3] == ["-D INPUT %s" % X, "-I INPUT 2 %s" % X10] and len(cmds) > 4
     assert result["diff"][0]["after"].count("--dport 10 ") == 1
-
-
-# ------------------------------------------------------------------ rebase, pure
-
-
-def test_protected_keeps_newcomers_and_delegates():
-    ign = IGN.Ignore(["^race-keep"])
-    keep = RB.protect(ign, {rule(F).tokens})
-    assert keep.rule(rule(F)) and keep.rule(rule(K)) and not keep.rule(rule(A))
-    assert keep.chain("x") is False and keep.regexes == ign.regexes
-    assert RB.protect(ign, frozenset()) is ign
-
-
-def test_judge():
-    before, after = filter_table([A, X, B]), filter_table([A, X10, B])
-    p = OPS.plan_of("ipv4", before, after)
-    assert RB.judge(p, filter_table([F, A, X10, B])) == RB.SETTLED
-    assert RB.judge(p, filter_table([A, X, B])) == RB.UNCHANGED
-    assert RB.judge(p, filter_table([F, X10, A, B])) == RB.DRIFTED
-    assert RB.newcomers(p, filter_table([F, X10, A, B])) == {rule(F).tokens}
-    assert RB.missing_rules(p, filter_table([A, B])) == [("INPUT", rule(X10))]
-
-
-def test_rebase_takes_our_transaction_out_and_keeps_the_writers_change():
-    before, after = filter_table([K, A, X, B]), filter_table([K, A, X10, B])
-    p = OPS.plan_of("ipv4", before, after)
-    fresh = filter_table([F, A, B, X10])  # K deleted, F added, ours misplaced
-    assert specs(RB.rebase(p, fresh, applied=True)) == [F, A, X, B]
-    assert specs(RB.rebase(p, fresh, applied=False)) == [F, A, B, X10]

@@ -1,4 +1,5 @@
-"""Network namespaces for the unit tests that let the kernel judge the model.
+"""Network namespaces for the kernel tests (tests/kernel/), which let the kernel judge
+the model.
 
 Every command runs inside a namespace created here (``hfwu-<pid>-<n>``) and deleted
 again, also when a test fails: the machine's own firewall is never touched.

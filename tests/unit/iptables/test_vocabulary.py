@@ -1,13 +1,15 @@
 """The rule vocabulary, table-driven: desired mapping -> canonical iptables-save line,
 each case paired with its idempotent twin (the saved line, gathered and compiled
-again, gives the same tokens), plus the input errors and their messages."""
+again, gives the same tokens), plus the rule errors and their messages. The cases
+are tests/fixtures/vocab_cases.py; the kernel's answer to the same cases:
+tests/kernel/iptables/test_vocabulary.py; the config errors:
+tests/unit/plan/test_config.py."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from _vocab_cases import CASES, Case
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import gather as GATHER
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import rule as RULE
@@ -17,6 +19,7 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import config as CONFIG
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules import errors as ERR
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
+from ansible_collections.hostfw.netfilter.tests.fixtures.vocab_cases import CASES, Case
 
 BOTH = ("ipv4", "ipv6")
 BUILTIN = {"INPUT", "FORWARD", "OUTPUT"}
@@ -126,7 +129,7 @@ def test_limit_rate(value, text):
     assert IV.limit_rate(ctx, "limit", value) == text
 
 
-# ------------------------------------------------------------------ quoting
+# ----------------------------------------------------------- quoting
 
 
 @pytest.mark.parametrize(
@@ -146,7 +149,7 @@ def test_tokenize(line, words):
     assert TOK.tokenize(TOK.render_tokens(words)) == words
 
 
-# ------------------------------------------------------------------ errors
+# ------------------------------------------------------------ errors
 
 
 def rule_error(data, chain="INPUT", families=BOTH, index=3):
@@ -322,7 +325,8 @@ def test_rule_errors_name_table_chain_rule_and_key(data, chain, key, extra):
 
 
 # The legacy kernel refuses these limits ("Overflow, try lower": the stored period
-# times the burst overflows 32 bits; see test_kernel_canonical) - so they are bad
+# times the burst overflows 32 bits; see tests/kernel/iptables/test_vocabulary.py) -
+# so they are bad
 # input, to be refused before the host is touched, not at restore time.
 @pytest.mark.parametrize(
     "rule",
@@ -342,75 +346,3 @@ def test_rule_error_names_the_rule_by_name():
 def test_error_raised_for_non_mapping_rule():
     msg = rule_error(["-j", "ACCEPT"])
     assert "chain INPUT" in msg and "#3" in msg
-
-
-def config_error(config, families=BOTH):
-    with pytest.raises(RuleError) as exc:
-        CONFIG.compile_config(config, families)
-    return str(exc.value)
-
-
-def test_policy_on_user_chain():
-    msg = config_error([{"table": "filter", "chains": [{"name": "HOSTFW-WEB", "policy": "DROP"}]}])
-    assert "table filter" in msg and "HOSTFW-WEB" in msg and "key 'policy'" in msg
-
-
-def test_policy_unknown_value():
-    msg = config_error([{"chains": [{"name": "INPUT", "policy": "REJECT"}]}])
-    assert "chain INPUT" in msg and "key 'policy'" in msg and "REJECT" in msg
-
-
-def test_chain_name_29_chars():
-    name = "C" * 29
-    msg = config_error([{"table": "filter", "chains": [{"name": name, "rules": []}]}])
-    assert "table filter" in msg and name in msg and "key 'name'" in msg and "29" in msg
-
-
-def test_chain_name_28_chars_is_fine():
-    name = "C" * 28
-    desired = CONFIG.compile_config(
-        [{"chains": [{"name": name, "rules": [{"jump": "ACCEPT"}]}]}], BOTH
-    )
-    assert [r.tokens for r in desired[("ipv4", "filter")][name].rules] == [("-j", "ACCEPT")]
-
-
-def test_duplicate_rule_names():
-    rules = [{"name": "ssh", "jump": "ACCEPT"}, {"name": "ssh", "jump": "DROP"}]
-    msg = config_error([{"chains": [{"name": "INPUT", "rules": rules}]}])
-    assert "table filter" in msg and "chain INPUT" in msg and "'ssh'" in msg and "key 'name'" in msg
-
-
-def test_duplicate_rule_names_in_different_chains_are_fine():
-    config = [
-        {
-            "chains": [
-                {"name": "INPUT", "rules": [{"name": "ssh", "jump": "ACCEPT"}]},
-                {"name": "OUTPUT", "rules": [{"name": "ssh", "jump": "ACCEPT"}]},
-            ]
-        }
-    ]
-    desired = CONFIG.compile_config(config, BOTH)
-    assert desired[("ipv6", "filter")]["OUTPUT"].rules[0].name == "ssh"
-
-
-def test_rule_error_in_config_names_chain_and_index():
-    config = [{"chains": [{"name": "HOSTFW-DB", "rules": [{"jump": "ACCEPT"}, {"sauce": 1}]}]}]
-    msg = config_error(config)
-    assert "chain HOSTFW-DB" in msg and "rule #2" in msg and "key 'sauce'" in msg
-
-
-@pytest.mark.parametrize(
-    "config, key",
-    [
-        ([{"table": "filtre", "chains": []}], "table"),
-        ([{"table": "filter", "chainz": []}], "chainz"),
-        ([{"chains": [{"name": "INPUT", "rulez": []}]}], "rulez"),
-        ([{"chains": [{"name": "ACCEPT"}]}], "name"),
-        ([{"chains": [{"name": "-bad"}]}], "name"),
-        ([{"chains": [{"name": "INPUT"}, {"name": "INPUT"}]}], "name"),
-        ([{"table": "filter"}, {"table": "filter"}], "table"),
-        ([{"chains": [{"name": "INPUT", "rules": {"jump": "ACCEPT"}}]}], "rules"),
-    ],
-)
-def test_config_errors_name_the_key(config, key):
-    assert "key '%s'" % key in config_error(config)
