@@ -15,8 +15,10 @@ class ModuleDocFragment:
 options:
   match:
     description: >-
-      Match modules named as in M(ansible.builtin.iptables); each is added by the
-      keys that need it, so naming one changes nothing.
+      Match modules named as in M(ansible.builtin.iptables). Each is added anyway by
+      the keys that need it; naming C(state) writes O(ctstate) with the older state
+      match, and the protocol's own match (C(tcp)...) and C(limit) are kept without
+      options, as iptables keeps them.
     type: raw
   raw:
     description: >-
@@ -94,7 +96,9 @@ options:
   ctstate:
     description: >-
       List of conntrack states (C(NEW), C(ESTABLISHED), C(RELATED), C(INVALID),
-      C(UNTRACKED)...).
+      C(UNTRACKED)...), or one comma-separated string; with O(match=[state]) written
+      as the older state match (C(-m state --state)), as M(ansible.builtin.iptables)
+      does.
     type: raw
   limit:
     description: >-
@@ -131,10 +135,11 @@ options:
     type: raw
   log_prefix:
     description: >-
-      Prefix of C(LOG) messages, at most 29 bytes (needs O(jump=LOG)).
+      Prefix of C(LOG) messages, at most 29 bytes (implies O(jump=LOG), as in
+      M(ansible.builtin.iptables)).
     type: raw
   log_level:
     description: >-
-      Syslog level of C(LOG) messages, a name or 0-7 (needs O(jump=LOG)).
+      Syslog level of C(LOG) messages, a name or 0-7 (implies O(jump=LOG)).
     type: raw
 """

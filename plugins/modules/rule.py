@@ -25,6 +25,13 @@ description:
     it in place. Without O(name), the rule is identified by its canonical match.
     A named rule that is missing adopts an unnamed rule with the same match (one
     added by hand or by M(ansible.builtin.iptables)), which keeps its place.
+  - Moving from M(ansible.builtin.iptables) - its parameters keep their meaning
+    here (O(policy), O(flush), O(chain_management) without a rule, O(action),
+    O(rule_num), O(ctstate) as one string, LOG implied by O(log_prefix), service and
+    user names resolved on the host). Its default O(ip_version) is C(ipv4), the
+    collection's is C(both); C(module_defaults) for C(group/hostfw.netfilter.all)
+    with O(ip_version=ipv4) in the play reproduces it exactly. See
+    C(docs/migration.md) in the collection.
   - The host is read with one C(iptables-save) per family and changed with one
     C(iptables-restore --noflush) transaction per family; there is no
     C(iptables -C), and nothing else in the chain is touched.
@@ -51,9 +58,10 @@ options:
     type: str
     default: filter
   chain:
-    description: The chain, built-in or user (at most 28 characters).
+    description:
+      - The chain, built-in or user (at most 28 characters).
+      - Required, except with O(flush=true), which then flushes every chain of O(table).
     type: str
-    required: true
   position:
     description:
       - C(append) (add a missing rule at the end), C(prepend) (at the top), or a
@@ -92,6 +100,47 @@ options:
       - Otherwise a missing chain fails the task (in check mode it only warns, since an earlier task may create it).
     type: bool
     default: false
+  policy:
+    description:
+      - Set the policy of the built-in chain O(chain) (C(ACCEPT), C(DROP)...), as in
+        M(ansible.builtin.iptables); the task then manages no rule, and rule keys given
+        with it are refused (ansible.builtin.iptables silently ignores them).
+      - M(hostfw.netfilter.chain) does the same with O(hostfw.netfilter.chain#module:policy).
+    type: str
+    choices: [ACCEPT, DROP, QUEUE, RETURN]
+  flush:
+    description:
+      - Remove every rule of O(chain), or of every chain of O(table) when O(chain) is
+        not given, as in M(ansible.builtin.iptables); not with rule keys or O(policy).
+      - Unlike ansible.builtin.iptables, it reports a change only when there were rules
+        to remove.
+    type: bool
+    default: false
+  numeric:
+    description: Accepted from M(ansible.builtin.iptables), where it only changes how rules are listed; ignored.
+    type: bool
+    default: false
+  to_ports:
+    description:
+      - Refused - NAT and packet mangling (also O(to_source), O(to_destination),
+        O(set_dscp_mark), O(set_dscp_mark_class), O(gateway)) are outside this
+        collection; keep M(ansible.builtin.iptables) for those tasks.
+    type: raw
+  to_source:
+    description: Refused, see O(to_ports).
+    type: raw
+  to_destination:
+    description: Refused, see O(to_ports).
+    type: raw
+  set_dscp_mark:
+    description: Refused, see O(to_ports).
+    type: raw
+  set_dscp_mark_class:
+    description: Refused, see O(to_ports).
+    type: raw
+  gateway:
+    description: Refused, see O(to_ports).
+    type: raw
 seealso:
   - module: ansible.builtin.iptables
   - module: hostfw.netfilter.ruleset
@@ -156,6 +205,16 @@ EXAMPLES = r"""
     jump: ACCEPT
     ip_version: ipv4
     state: absent
+
+- name: A chain of its own, as ansible.builtin.iptables creates it (no rule is added)
+  hostfw.netfilter.rule:
+    chain: ALLOWLIST
+    chain_management: true
+
+- name: The policy of a built-in chain, as in ansible.builtin.iptables
+  hostfw.netfilter.rule:
+    chain: FORWARD
+    policy: DROP
 """
 
 RETURN = r"""
@@ -197,6 +256,8 @@ variant:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _module
+from ansible_collections.hostfw.netfilter.plugins.module_utils._host import ipsets, names
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.migration import FOREIGN
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.tasks import (
     RULE_OPTIONS,
     RuleTask,
@@ -210,7 +271,7 @@ def argument_spec():
     spec.update(
         name=dict(type="str"),
         table=dict(type="str", default="filter"),
-        chain=dict(type="str", required=True),
+        chain=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         position=dict(type="raw", default="append"),
         action=dict(type="str", choices=["append", "insert"]),
@@ -219,8 +280,12 @@ def argument_spec():
         after=dict(type="str"),
         rename_from=dict(type="str"),
         chain_management=dict(type="bool", default=False),
+        policy=dict(type="str", choices=["ACCEPT", "DROP", "QUEUE", "RETURN"]),
+        flush=dict(type="bool", default=False),
+        numeric=dict(type="bool", default=False),
         protect_connection=dict(type="bool", default=True),
     )
+    spec.update((k, dict(type="raw")) for k in FOREIGN + ("gateway",))
     spec.update(_module.COMMON_ARGS)
     return spec
 
@@ -229,7 +294,9 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     families = families_of(module.params["ip_version"])
     try:
-        task = RuleTask(module.params, families, module.check_mode)
+        task = RuleTask(names.resolve(module.params), families, module.check_mode)
+        if task.set_names():
+            task.use_sets(ipsets.read(module))
     except RuleError as e:
         module.fail_json(msg=str(e))
     if task.nothing_to_do():

@@ -305,11 +305,13 @@ import json
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils import _module
+from ansible_collections.hostfw.netfilter.plugins.module_utils._host import ipsets
 from ansible_collections.hostfw.netfilter.plugins.module_utils._host import memo as _memo
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import (
     tables_to_config,
 )
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import parse_save
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import sets as SETS
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.config import compile_config
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.ignore import Ignore
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.rebase import protect
@@ -438,12 +440,15 @@ def main():
             gathered = tables_to_config(_module.parse_texts(module, texts))
             module.exit_json(changed=False, gathered=gathered, **info)
         key = _memo_lookup(module, memo, backend, families, src_bytes, texts, clock)
-        planner = _planner(module, _desired(module, src_bytes, families), families)
+        desired = _desired(module, src_bytes, families)
+        set_warnings = _check_sets(module, desired)
+        planner = _planner(module, desired, families)
         clock.lap("validate")
         current = _module.parse_texts(module, texts)
         clock.lap("parse")
         plans, retried = _module.settle(module, backend, planner, families, current, clock)
     result, warnings = _module.plan_result(plans, families, module._diff, p["before_after"])
+    warnings = set_warnings + [w for w in warnings if w not in set_warnings]
     clock.lap("result")
     if not retried:  # a plan made again kept rules of another writer: not the answer to remember
         memo.remember(key, texts, current, plans, result, warnings, not module.check_mode)
@@ -469,6 +474,18 @@ def _desired(module, src_bytes, families):
         )
     try:
         return compile_config(config or [], families)
+    except RuleError as e:
+        module.fail_json(msg=str(e))
+
+
+def _check_sets(module, desired):
+    """The rules that match ipsets against the host's sets (one ipset list -t,
+    only when a rule matches a set). -> warnings (check mode only)."""
+    sets = ipsets.read(module) if SETS.desired_names(desired) else None
+    if sets is None:
+        return []
+    try:
+        return SETS.check_desired(desired, sets, module.check_mode)
     except RuleError as e:
         module.fail_json(msg=str(e))
 

@@ -209,13 +209,27 @@ def check_icmp_type(ctx, value, p):
 
 
 def check_ctstate(ctx, value, p):
+    """A list of states, or one comma-separated string as ansible.builtin.iptables
+    takes it. With match: [state] (and not conntrack) the rule uses the older
+    state match (-m state --state), as ansible.builtin.iptables writes it."""
     states = set()
-    for s in as_list(ctx, "ctstate", value):
-        s = str(s).strip().upper()
-        if s not in V.CTSTATES:
-            ctx.fail("ctstate", "unknown state %r (known: %s)" % (s, ", ".join(V.CTSTATES)))
-        states.add(s)
+    for item in as_list(ctx, "ctstate", value):
+        for s in str(item).split(","):
+            s = s.strip().upper()
+            if s not in V.CTSTATES:
+                ctx.fail("ctstate", "unknown state %r (known: %s)" % (s, ", ".join(V.CTSTATES)))
+            states.add(s)
     p.fields["ctstate"] = ",".join(s for s in V.CTSTATES if s in states)
+    matches = p.data.get("match") or ()
+    matches = [matches] if isinstance(matches, str) else [str(m) for m in matches]
+    if "state" in matches and "conntrack" not in matches:
+        if states - set(V.STATE_MATCH_STATES):
+            ctx.fail(
+                "ctstate",
+                "the state match (match: [state]) knows only %s; use the conntrack match "
+                "for %s" % (", ".join(V.STATE_MATCH_STATES), ", ".join(sorted(states))),
+            )
+        p.fields["ctstate_module"] = "state"
 
 
 def check_match_set(ctx, value, p):
@@ -300,7 +314,8 @@ def check_goto(ctx, value, p):
 
 def _needs_target(ctx, p, key, target, implied):
     """The target option `key` belongs to; `implied` makes it the rule's target
-    when none is given (reject_with implies REJECT)."""
+    when none is given (reject_with implies REJECT, log_prefix and log_level
+    imply LOG, as in ansible.builtin.iptables)."""
     if implied and "jump" not in p.fields and "goto" not in p.fields:
         p.fields["jump"] = _check_target(ctx, "jump", target)
     if p.fields.get("jump") != target:
@@ -321,7 +336,7 @@ def check_reject_with(ctx, value, p):
 
 
 def check_log_prefix(ctx, value, p):
-    _needs_target(ctx, p, "log_prefix", "LOG", implied=False)
+    _needs_target(ctx, p, "log_prefix", "LOG", implied=True)
     prefix = clean_text(ctx, "log_prefix", value)
     size = len(prefix.encode("utf-8"))
     if size > V.LOG_PREFIX_MAX:
@@ -330,7 +345,7 @@ def check_log_prefix(ctx, value, p):
 
 
 def check_log_level(ctx, value, p):
-    _needs_target(ctx, p, "log_level", "LOG", implied=False)
+    _needs_target(ctx, p, "log_level", "LOG", implied=True)
     if isinstance(value, str) and value.strip().lower() in V.LOG_LEVELS:
         value = V.LOG_LEVELS[value.strip().lower()]
     p.fields["log_level"] = whole_number(ctx, "log_level", value, 0, 7)

@@ -84,6 +84,14 @@ def render_plain(flag, key):
     return render
 
 
+def render_ctstate(p, x):
+    value = p.fields.get("ctstate")
+    if value is None:
+        return []
+    state = p.fields.get("ctstate_module") == "state"
+    return ["--state" if state else "--ctstate", value]
+
+
 def render_protocol(p, x):
     if p.proto is None:
         return []
@@ -232,6 +240,14 @@ def _states(text):
 
 
 read_ctstate = read_value("ctstate", allow_neg=False, convert=_states)
+
+
+def read_state(args, neg, family, d):
+    """-m state --state: the states, and match: [state] to write it so again."""
+    if neg or not read_ctstate(args, neg, family, d):
+        return False
+    d["match"] = ["state"]
+    return True
 
 
 def read_comment(args, neg, family, d):

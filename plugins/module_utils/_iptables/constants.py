@@ -109,6 +109,8 @@ PORT_MATCH = {"tcp": "tcp", "udp": "udp", "sctp": "sctp", "dccp": "dccp"}
 
 
 CTSTATES = ("INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED", "SNAT", "DNAT")
+# what the older state match (-m state --state) knows of them
+STATE_MATCH_STATES = ("INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED")
 
 
 TCP_FLAGS = ("FIN", "SYN", "RST", "PSH", "ACK", "URG")

@@ -24,6 +24,7 @@ def structured(tokens, family):
     d = {}
     group = K.BASE
     modules = []
+    bare = []  # modules saved without an option
     n = len(tokens)
     i = 0
     neg = False
@@ -37,6 +38,8 @@ def structured(tokens, family):
             if t == "-m" and group != K.TARGET and not neg:
                 modules.append(tokens[i + 1])
                 group = K.group_of_module(tokens[i + 1])
+                if i + 2 >= n or tokens[i + 2] in ("-m", "-j", "-g"):
+                    bare.append(tokens[i + 1])
                 i += 2
                 continue
             if t in ("-j", "-g"):
@@ -61,6 +64,9 @@ def structured(tokens, family):
         default = K.MODULE_DEFAULTS.get(module)
         if default is not None and default[0] not in d:
             d[default[0]] = default[1]
+    named = [m for m in bare if m in K.GROUP_MODULES[K.PORTS]]
+    if named:  # -p tcp -m tcp: the protocol's match named, as in ansible.builtin.iptables
+        d["match"] = d.get("match", []) + named
     return d
 
 

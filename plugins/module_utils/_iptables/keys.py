@@ -35,7 +35,13 @@ TARGET = "target"  # -j / -g and the target's options
 # after the protocol, the ICMP match after the family
 PORTS = "ports"
 ICMP = "icmp"
-GROUP_MODULES = {PORTS: tuple(V.PORT_MATCH.values()), ICMP: ("icmp", "icmp6")}
+# the conntrack states: -m conntrack --ctstate, or the older -m state --state
+CTSTATE = "conntrack"
+GROUP_MODULES = {
+    PORTS: tuple(V.PORT_MATCH.values()),
+    ICMP: ("icmp", "icmp6"),
+    CTSTATE: ("conntrack", "state"),
+}
 
 
 class Key:
@@ -80,8 +86,10 @@ KEYS = (
         "families by default; a rule whose addresses are all of one family applies to "
         "that family only)."),
     Key("match", RULE, None, None, None, None, None,
-        "Match modules named as in M(ansible.builtin.iptables); each is added by the keys "
-        "that need it, so naming one changes nothing."),
+        "Match modules named as in M(ansible.builtin.iptables). Each is added anyway by the "
+        "keys that need it; naming C(state) writes O(ctstate) with the older state match, "
+        "and the protocol's own match (C(tcp)...) and C(limit) are kept without options, "
+        "as iptables keeps them."),
     Key("raw", RULE, None, None, None, None, None,
         "A rule exactly as iptables-save prints it after C(-A CHAIN), for what the "
         "vocabulary cannot say; not combined with other keys."),
@@ -145,10 +153,12 @@ KEYS = (
         "Name of an ipset to match, C(!) to negate (needs O(match_set_flags)).", nargs=2),
     Key("match_set_flags", "set", None, C.check_match_set_flags, None, None, None,
         "C(src), C(dst), C(src,dst)... - which addresses O(match_set) looks up."),
-    Key("ctstate", "conntrack", "--ctstate", C.check_ctstate,
-        X.render_plain("--ctstate", "ctstate"), X.read_ctstate, T.test_ctstate,
+    Key("ctstate", CTSTATE, "--ctstate", C.check_ctstate, X.render_ctstate,
+        X.read_ctstate, T.test_ctstate,
         "List of conntrack states (C(NEW), C(ESTABLISHED), C(RELATED), C(INVALID), "
-        "C(UNTRACKED)...)."),
+        "C(UNTRACKED)...), or one comma-separated string; with O(match=[state]) written "
+        "as the older state match (C(-m state --state)), as M(ansible.builtin.iptables) "
+        "does."),
     Key("limit", "limit", "--limit", C.check_limit, X.render_limit,
         X.read_value("limit", allow_neg=False), None,
         "Average rate such as C(5/minute) (limit match; C(3/hour) when only O(limit_burst) "
@@ -177,10 +187,11 @@ KEYS = (
         "ICMP reply of C(REJECT) (implies O(jump=REJECT)); names map per family."),
     Key("log_prefix", TARGET, "--log-prefix", C.check_log_prefix,
         X.render_plain("--log-prefix", "log_prefix"), X.read_value("log_prefix", False),
-        None, "Prefix of C(LOG) messages, at most 29 bytes (needs O(jump=LOG))."),
+        None, "Prefix of C(LOG) messages, at most 29 bytes (implies O(jump=LOG), as in "
+        "M(ansible.builtin.iptables))."),
     Key("log_level", TARGET, "--log-level", C.check_log_level, X.render_log_level,
         X.read_value("log_level", allow_neg=False, convert=int), None,
-        "Syslog level of C(LOG) messages, a name or 0-7 (needs O(jump=LOG))."),
+        "Syslog level of C(LOG) messages, a name or 0-7 (implies O(jump=LOG))."),
 )  # fmt: skip
 
 BY_NAME = {k.name: k for k in KEYS}
@@ -215,6 +226,10 @@ def _readers():
         if k.read is not None:
             out[(k.group, k.flag)] = k
     out[(ICMP, "--icmpv6-type")] = BY_NAME["icmp_type"]
+    ct = BY_NAME["ctstate"]
+    out[(CTSTATE, "--state")] = Key(
+        ct.name, ct.group, "--state", ct.check, ct.render, X.read_state, ct.test, ct.doc
+    )
     return out
 
 
@@ -231,6 +246,8 @@ def module_name(group, p, family):
         return V.PORT_MATCH[p.proto_name]
     if group == ICMP:
         return "icmp" if family == "ipv4" else "icmp6"
+    if group == CTSTATE:
+        return p.fields.get("ctstate_module", "conntrack")
     return group
 
 

@@ -11,6 +11,8 @@ __metaclass__ = type
 
 import difflib
 
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import checks as C
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import constants as V
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import keys as K
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.checks import Parsed
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.codec import Expansion
@@ -46,7 +48,7 @@ class Rule:
     into words and unquoted; two rules are the same when their tokens are.
     ``name`` is set for rules that carry our name in their comment."""
 
-    __slots__ = ("tokens", "name", "comment", "target", "goto", "counters", "_text")
+    __slots__ = ("tokens", "name", "comment", "target", "goto", "counters", "_text", "_shape")
 
     def __init__(self, tokens, name=None, comment=None, target=None, goto=False):
         self.tokens = tokens
@@ -56,6 +58,16 @@ class Rule:
         self.goto = goto
         self.counters = None
         self._text = None
+        self._shape = None
+
+    @property
+    def shape(self):
+        """The rule with its match modules in a fixed order: rules written with
+        the same matches in another order (ansible.builtin.iptables orders them
+        differently) have the same shape."""
+        if self._shape is None:
+            self._shape = shape_of(self.tokens)
+        return self._shape
 
     @property
     def key(self):
@@ -82,6 +94,28 @@ class Rule:
 
     def __repr__(self):
         return "Rule(%r)" % (self.text(),)
+
+
+def set_names(tokens):
+    """The ipset names a rule's tokens match (--match-set NAME FLAGS)."""
+    return [tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t == "--match-set"]
+
+
+def shape_of(tokens):
+    """(base options, sorted match chunks, target part) of saved tokens: each
+    chunk is one ``-m MODULE`` with its options."""
+    base, chunks, target = [], [], []
+    part = base
+    for i, t in enumerate(tokens):
+        prev = tokens[i - 1] if i else None
+        if part is not target and prev != "--comment":
+            if t == "-m":
+                chunks.append([])
+                part = chunks[-1]
+            elif t in _TARGET_FLAGS:
+                part = target
+        part.append(t)
+    return tuple(base), tuple(sorted(tuple(c) for c in chunks)), tuple(target)
 
 
 def _prologue(data, families, ctx):
@@ -158,14 +192,17 @@ def parse_rule(data, families, ctx):
         _raw(d, p, ctx)
         p.families = p.allowed & p.inferred
         return p
+    matches = ()
     if "match" in d:
         matches = d["match"] if isinstance(d["match"], list) else [d["match"]]
+        matches = [str(m) for m in matches]
         for m in matches:
-            if str(m) not in _IMPLIED_MATCHES:
+            if m not in _IMPLIED_MATCHES:
                 ctx.fail("match", "match module %r is not supported; use the rule keys" % (m,))
     for key in K.CHECKED:
         if key.name in d:
             key.check(ctx, d[key.name], p)
+    _named_matches(matches, p, ctx)
     full = comment_text(p.name, p.comment)
     if full is not None and len(full.encode("utf-8")) > 250:
         ctx.fail("comment" if p.comment else "name", "name and comment exceed 250 bytes")
@@ -173,6 +210,18 @@ def parse_rule(data, families, ctx):
         ctx.fail("ip_version", "conflicts with the rule's addresses or ICMP/reject types")
     p.families = p.allowed & p.inferred
     return p
+
+
+def _named_matches(matches, p, ctx):
+    """The match modules named in `match` that the kernel keeps even without
+    options, as ansible.builtin.iptables writes them: the protocol's own match
+    (-p tcp -m tcp) and limit (its defaults, 3/hour with a burst of 5)."""
+    if not matches:
+        return
+    if p.proto is not None and not p.proto[0] and V.PORT_MATCH.get(p.proto_name) in matches:
+        p.fields["port_match"] = True
+    if "limit" in matches and "limit" not in p.fields:
+        C.check_limit(ctx, None, p)
 
 
 def tokens_for(p, x):
@@ -187,9 +236,13 @@ def tokens_for(p, x):
             words += row.render(p, x)
         if group in (K.BASE, K.TARGET):
             out += words
-        elif words or any(row.name in p.fields for row in rows):
+        elif words or any(row.name in p.fields for row in rows) or _kept(group, p):
             out += ["-m", K.module_name(group, p, x.family)] + words
     return tuple(out)
+
+
+def _kept(group, p):
+    return group == K.PORTS and p.fields.get("port_match", False)
 
 
 def _raw_rule(tokens):

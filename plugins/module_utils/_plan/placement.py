@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import shape_of
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.values import DIGITS_RE
 
@@ -64,8 +65,8 @@ def _without_comment(tokens):
 def _identity(rules, group, name, rename_from):
     """Indexes of the rules that are this rule now, and how they were found."""
     if name is None:
-        wanted = {r.tokens for r in group}
-        found = [i for i, r in enumerate(rules) if r.tokens in wanted]
+        wanted = {r.shape for r in group}
+        found = [i for i, r in enumerate(rules) if r.shape in wanted]
         return found, ("match" if found else None)
     found = named(rules, name)
     if found:
@@ -76,9 +77,11 @@ def _identity(rules, group, name, rename_from):
             return found, "rename"
     # adopt an unnamed rule with the same match (added by hand or by
     # ansible.builtin.iptables): it gets our name and keeps its place
-    bare = {_without_comment(r.tokens) for r in group}
+    bare = {shape_of(_without_comment(r.tokens)) for r in group}
     found = [
-        i for i, r in enumerate(rules) if r.name is None and _without_comment(r.tokens) in bare
+        i
+        for i, r in enumerate(rules)
+        if r.name is None and shape_of(_without_comment(r.tokens)) in bare
     ]
     return found, ("adopt" if found else None)
 
@@ -122,6 +125,15 @@ def _check_constraints(name, position, before, after, label):
             )
     if before is not None and before == after:
         raise RuleError("%s: keys 'before'/'after': both name %r" % (label, before))
+
+
+def _as_found(rules, idx, group):
+    """Unnamed rules found by their match stay as written (the same matches,
+    perhaps in another order: ansible.builtin.iptables orders them its way)."""
+    existing = {}
+    for i in idx:
+        existing.setdefault(rules[i].shape, rules[i])
+    return [existing.get(r.shape, r) for r in group]
 
 
 def place(
@@ -179,6 +191,8 @@ def place(
             want = cur
         else:
             moved = True
+    if name is None and idx:
+        group = _as_found(rules, idx, group)
     return Placement(others[:want] + list(group) + others[want:], moved, found, notes)
 
 
@@ -188,6 +202,6 @@ def remove(rules, group, name):
     if name is not None:
         gone = set(named(rules, name))
     else:
-        wanted = {r.tokens for r in group}
-        gone = {i for i, r in enumerate(rules) if r.tokens in wanted}
+        wanted = {r.shape for r in group}
+        gone = {i for i, r in enumerate(rules) if r.shape in wanted}
     return [r for i, r in enumerate(rules) if i not in gone]

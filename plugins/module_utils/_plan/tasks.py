@@ -18,8 +18,11 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import (
     RULE_KEYS,
     compile_rule,
+    set_names,
 )
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import Chain, Table
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import migration as MG
+from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import sets as SETS
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.chains import (
     chain_edit,
     check_chain_name,
@@ -36,40 +39,32 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors imp
     RuleError,
     rule_label,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.values import DIGITS_RE
 
 # rule keys the rule module takes as its own options, not as rule options
 OWN_KEYS = ("table", "chain", "ip_version", "counters")
 RULE_OPTIONS = tuple(k for k in RULE_KEYS if k not in OWN_KEYS)
 
 
-def legacy_position(p, position):
-    """action/rule_num of ansible.builtin.iptables -> our position."""
-    if position != "append":
-        raise RuleError("key 'action': not together with position (use one of them)")
-    if p["rule_num"] is not None:
-        if p["action"] != "insert":
-            raise RuleError("key 'rule_num': needs action: insert, as in ansible.builtin.iptables")
-        number = p["rule_num"]
-        if isinstance(number, str) and DIGITS_RE.fullmatch(number.strip(" \t")):
-            # ASCII digits only: '²'.isdigit() is true but int('²') fails
-            number = int(number.strip(" \t"))
-        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-            raise RuleError("key 'rule_num': must be a rule number from 1, got %r" % (number,))
-        return number
-    return "prepend" if p["action"] == "insert" else "append"
-
-
 def compile_task(p, families):
-    """Validate the task before the host is read: -> (label, {family: [Rule]}, position)."""
+    """Validate the task before the host is read:
+    -> (label, form, {family: [Rule]}, position)."""
     table, chain = p["table"], p["chain"]
     data = {k: p[k] for k in RULE_OPTIONS if p.get(k) is not None}
     label = "table %s, chain %s, %s" % (table, chain, rule_label(data, None))
-    check_chain_name(table, chain)
+    try:
+        form = MG.form_of(p, data)
+    except RuleError as e:
+        raise RuleError("%s: %s" % (label, e)) from e
+    if chain is None:
+        check_chain_name(table, "INPUT")  # the table only
+    else:
+        check_chain_name(table, chain)
+    if form != MG.RULE:
+        return label, form, {fam: [] for fam in families}, "append"
     try:
         position = parse_position(p["position"])
         if p["action"] is not None or p["rule_num"] is not None:
-            position = legacy_position(p, position)
+            position = MG.legacy_position(p, position)
     except RuleError as e:
         raise RuleError("%s: %s" % (label, e)) from e
     for key in ("before", "after", "rename_from"):
@@ -79,7 +74,7 @@ def compile_task(p, families):
     groups = {fam: [] for fam in families}
     for fam, r in compile_rule(data, families, table, chain, None):
         groups[fam].append(r)
-    return label, groups, position
+    return label, MG.RULE, groups, position
 
 
 class RuleTask:
@@ -91,12 +86,55 @@ class RuleTask:
         self.p = params
         self.families = families
         self.check_mode = check_mode
-        self.label, self.groups, self.position = compile_task(params, families)
+        self.label, self.form, self.groups, self.position = compile_task(params, families)
         self.placements = {}
+        self.warnings = []  # from the host's ipsets, shown with every plan
+
+    def set_names(self):
+        """The ipsets the task's rules match."""
+        return sorted({n for g in self.groups.values() for r in g for n in set_names(r.tokens)})
+
+    def use_sets(self, sets):
+        """Check the rules against the host's ipsets ({name: family or ANY_FAMILY};
+        None: unknown): a set must exist (in check mode a missing one is a
+        warning: an earlier task may create it), and a rule applies only to the
+        family of the sets it matches - refused when ip_version names the other."""
+        if sets is None:
+            return
+        p = self.p
+        gone = SETS.missing(self.set_names(), sets)
+        if gone and p["state"] == "present":
+            msg = "%s: key 'match_set': the ipset %s does not exist on this host" % (
+                self.label,
+                gone[0],
+            )
+            if not self.check_mode:
+                raise RuleError(msg + "; create it first")
+            self.warnings.append(msg + SETS.MISSING_IN_CHECK)
+        for fam in self.families:
+            keep = []
+            for r in self.groups[fam]:
+                other = SETS.foreign(r, fam, sets)
+                if not other:
+                    keep.append(r)
+                elif p["ip_version"] == fam:
+                    raise RuleError(
+                        "%s: key 'match_set': the ipset %s holds %s addresses, but ip_version is %s"
+                        % (self.label, other[0], sets[other[0]], fam)
+                    )
+            self.groups[fam] = keep
+        if not any(self.groups.values()) and p["state"] == "present":
+            raise RuleError(
+                "%s: key 'match_set': the rule matches ipsets of different families (%s)"
+                % (self.label, ", ".join("%s: %s" % (n, sets.get(n)) for n in self.set_names()))
+            )
 
     def nothing_to_do(self):
-        """The warning for a rule that applies to no family the task manages."""
+        """The warning for a task that does nothing: a chain-level task without
+        effect, or a rule that applies to no family the task manages."""
         p = self.p
+        if self.form != MG.RULE:
+            return MG.chain_warning(self.form, p)
         if p["state"] == "present" and p["name"] is None and not any(self.groups.values()):
             return "%s applies to no family this task manages; nothing to do" % self.label
         return None
@@ -119,9 +157,13 @@ class RuleTask:
         p = self.p
         self.placements.pop(fam, None)
         cur = tables.get(p["table"]) or Table.empty(p["table"])
+        warnings = list(self.warnings)
+        if self.form != MG.RULE:
+            if self.form == MG.FLUSH and p["chain"] is not None and p["chain"] not in cur.chains:
+                self._missing("chain %s" % p["chain"], fam, warnings)
+            return plan_of(fam, cur, MG.chain_plan(self.form, p, cur, fam), warnings)
         after = cur.copy()
         group = self.groups[fam]
-        warnings = []
         ch = after.chains.get(p["chain"])
         if ch is None:
             if p["state"] == "absent" or not group:

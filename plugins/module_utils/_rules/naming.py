@@ -11,6 +11,8 @@ __metaclass__ = type
 import re
 
 FAMILIES = ("ipv4", "ipv6")
+# the family of an ipset that holds no addresses of one family (list:set, hash:mac)
+ANY_FAMILY = "any"
 
 
 IP_VERSIONS = ("ipv4", "ipv6", "both")
