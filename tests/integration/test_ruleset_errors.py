@@ -1,7 +1,8 @@
 """ruleset: bad input and refusals leave the host byte for byte as it was.
 
-A message names the rule and the key at fault. A rule that only the kernel
-rejects (a set that does not exist, or of the wrong family) fails the whole
+A message names the rule and the key at fault. A rule on a set that does not
+exist, or of the wrong family, is judged against the host's ipsets before
+anything is applied (check mode judges it the same way) and fails the whole
 task: the valid rules of the same task are not applied either, in any family.
 python_iptables refuses an nf_tables host.
 """
@@ -154,8 +155,32 @@ def test_kernel_reject_changes_nothing_and_names_the_rule(netns, run_playbook, v
     assert saves(netns) == before
     # the kernel's words ("Set ... doesn't exist", "Error occurred at line: 4") are
     # about a transaction the user never wrote: the message must name the rule too
-    for word in ("hfw-no-such-set", "needs-set"):
+    for word in ("hfw-no-such-set", "needs-set", "key 'match_set'", "does not exist"):
         assert word in res["msg"], (word, res["msg"])
+
+
+@pytest.mark.parametrize(("variant", "backend"), COMBOS[:1])
+def test_check_mode_judges_sets_as_the_run_does(netns, run_playbook, variant, backend):
+    """Check mode never predicts success for a run that fails: an IPv4 set under
+    both families fails there too (naming the family); a set that does not exist
+    yet is a warning (an earlier task of the run may create it)."""
+    for fam in FAMILIES:
+        netns.restore(BASE, fam)
+    netns.run(["ipset", "create", "hfw4", "hash:ip", "family", "inet"])
+    before = saves(netns)
+    tasks = [
+        {**task("merged", kernel_rejects("hfw4"), name="foreign", backend=backend),
+         "check_mode": True, "ignore_errors": True},
+        {**task("merged", kernel_rejects("hfw-later"), name="later", backend=backend),
+         "check_mode": True, "ignore_errors": True},
+    ]  # fmt: skip
+    res = by_name(run_playbook(netns, tasks))
+    assert res["foreign"]["failed"] is True, res["foreign"]
+    for word in ("needs-set", "(ipv6)", "hfw4", "holds ipv4 addresses", "ip_version: ipv4"):
+        assert word in res["foreign"]["msg"], (word, res["foreign"]["msg"])
+    assert res["later"]["failed"] is False and res["later"]["changed"] is True, res["later"]
+    assert any("hfw-later does not exist" in w for w in res["later"]["warnings"]), res["later"]
+    assert saves(netns) == before
 
 
 @pytest.mark.parametrize(("variant", "backend"), COMBOS)
@@ -170,6 +195,7 @@ def test_kernel_reject_in_one_family_changes_neither(netns, run_playbook, varian
     t = task("merged", kernel_rejects("hfw4"), name="rejected", backend=backend)
     res = by_name(run_playbook(netns, [{**t, "ignore_errors": True}]))["rejected"]
     assert res["failed"] is True, res
+    assert "holds ipv4 addresses" in res["msg"], res["msg"]  # judged before the host is touched
     after = saves(netns)
     assert after["ipv6"] == before["ipv6"]
     assert after["ipv4"] == before["ipv4"], (
