@@ -115,7 +115,29 @@ def shape_of(tokens):
             elif t in _TARGET_FLAGS:
                 part = target
         part.append(t)
-    return tuple(base), tuple(sorted(tuple(c) for c in chunks)), tuple(target)
+    units = [u for c in chunks for u in _units(c)]
+    return tuple(base), tuple(sorted(units)), tuple(target)
+
+
+# match modules whose options are independent tests: one -m owner with two
+# options is the same rule as two -m owner with one each (ansible.builtin.iptables
+# writes one match per key)
+_SPLIT_MODULES = frozenset(("owner",))
+
+
+def _units(chunk):
+    """One match chunk as units that compare regardless of how they were grouped."""
+    if len(chunk) < 3 or chunk[1] not in _SPLIT_MODULES:
+        return [tuple(chunk)]
+    head, out = tuple(chunk[:2]), []
+    for t in chunk[2:]:
+        if t.startswith("--") and not (out and out[-1][-1] == "!"):
+            out.append([t])
+        elif t == "!" or not out:
+            out.append([t])
+        else:
+            out[-1].append(t)
+    return [head + tuple(u) for u in out]
 
 
 def _prologue(data, families, ctx):

@@ -172,3 +172,12 @@ def test_a_named_port_match_is_kept_without_options_and_read_back():
 def test_a_named_limit_match_has_the_kernels_defaults():
     assert texts({"match": ["limit"], "jump": "ACCEPT"}) == ["-m limit --limit 3/hour -j ACCEPT"]
     assert texts({"match": ["limit"], "limit": "1/second"}) == ["-m limit --limit 1/sec"]
+
+
+def test_owner_keys_in_one_match_or_one_match_each_are_one_shape():
+    one = rule("-m owner --uid-owner 0 --gid-owner 0 -j ACCEPT")
+    two = rule("-m owner --uid-owner 0 -m owner --gid-owner 0 -j ACCEPT")
+    negated = rule("-m owner ! --uid-owner 0 --gid-owner 0 -j ACCEPT")
+    other = rule("-m owner --uid-owner 0 -m owner ! --gid-owner 0 -j ACCEPT")
+    assert one.shape == two.shape
+    assert negated.shape != other.shape and negated.shape != one.shape
