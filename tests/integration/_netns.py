@@ -406,8 +406,11 @@ def run_playbook(
     extra_vars: Mapping[str, Any] | None = None,
     timeout: float = 300,
     memo: bool = False,
+    play: Mapping[str, Any] | None = None,
 ) -> list[dict]:
     """Run ``tasks`` with ansible-playbook inside ``ns`` (local connection).
+
+    ``play``: play keywords (``module_defaults``, ``environment``...).
 
     ``memo``: let hostfw.netfilter.ruleset remember no-op runs (in the namespace's
     work directory). Off by default, so that every run exercises the planner.
@@ -419,8 +422,10 @@ def run_playbook(
     """
     rundir = Path(tempfile.mkdtemp(prefix=f"run{next(ns._runs)}-", dir=ns.workdir))
     playbook = rundir / "playbook.yml"
-    play = {"hosts": "all", "gather_facts": False, "tasks": [dict(t) for t in tasks]}
-    playbook.write_text(yaml.safe_dump([play], sort_keys=False))
+    head = {"hosts": "all", "gather_facts": False, **(play or {})}
+    playbook.write_text(
+        yaml.safe_dump([{**head, "tasks": [dict(t) for t in tasks]}], sort_keys=False)
+    )
     cfg = rundir / "ansible.cfg"
     cfg.write_text(
         _ANSIBLE_CFG.format(
