@@ -131,9 +131,9 @@ def _units(chunk):
         return [tuple(chunk)]
     head, out = tuple(chunk[:2]), []
     for t in chunk[2:]:
-        if t.startswith("--") and not (out and out[-1][-1] == "!"):
-            out.append([t])
-        elif t == "!" or not out:
+        after_bang = bool(out) and out[-1][-1] == "!"
+        starts = t == "!" or (t.startswith("--") and not after_bang)
+        if starts or not out:
             out.append([t])
         else:
             out[-1].append(t)
