@@ -93,6 +93,8 @@ def _resolve(data):
     proto = proto.strip().lower() if isinstance(proto, str) and "!" not in proto else None
     for key in PORT_KEYS:
         value = out.get(key)
+        if key == "destination_ports" and isinstance(value, str) and "," in value:
+            value = [x.strip() for x in value.split(",")]
         if isinstance(value, (list, tuple)):
             out[key] = [_port(key, v, proto) for v in value]
         elif value is not None:

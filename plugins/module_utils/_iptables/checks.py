@@ -148,6 +148,8 @@ def check_ports(ctx, value, p):
     key = "destination_ports"
     if not _ports_ok(p):
         ctx.fail(key, "needs protocol tcp, udp, sctp, udplite or dccp")
+    if isinstance(value, str) and "," in value:  # one string, as ansible.builtin.iptables takes it
+        value = [x.strip() for x in value.split(",")]
     plist = as_list(ctx, key, value)
     if len(plist) > 15:
         ctx.fail(key, "the multiport match takes at most 15 ports")

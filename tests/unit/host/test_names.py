@@ -57,3 +57,8 @@ def test_random_other_keys_pass_through_unchanged():
     for _round in range(50):
         kw = {k: rng.choice(["x", 1, None, "!y"]) for k in ("comment", "jump", "source")}
         assert resolved(**kw) == dict(table="filter", chain="INPUT", **kw)
+
+
+def test_service_names_in_a_comma_separated_port_list():
+    got = resolved(protocol="tcp", destination_ports="http,https, 8080")["destination_ports"]
+    assert got == ["80", "443", "8080"]

@@ -181,3 +181,8 @@ def test_owner_keys_in_one_match_or_one_match_each_are_one_shape():
     other = rule("-m owner --uid-owner 0 -m owner ! --gid-owner 0 -j ACCEPT")
     assert one.shape == two.shape
     assert negated.shape != other.shape and negated.shape != one.shape
+
+
+def test_destination_ports_take_one_comma_separated_string():
+    data = {"protocol": "tcp", "destination_ports": "80, 443,8000:8080", "jump": "ACCEPT"}
+    assert texts(data) == ["-p tcp -m multiport --dports 80,443,8000:8080 -j ACCEPT"]
