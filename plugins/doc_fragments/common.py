@@ -44,10 +44,13 @@ notes:
 options:
   protect_connection:
     description:
-      - Before applying, evaluate the new INPUT rules against a new connection
-        from the SSH client this task runs for (C(SSH_CONNECTION) on the host).
-        A change that would certainly drop it fails with nothing changed; one
-        that might drop it (matches that cannot be evaluated) warns.
+      - Before applying, the packet evaluator (as in M(hostfw.netfilter.explain))
+        judges the new filter rules against the SSH session this task runs over
+        (C(SSH_CONNECTION) on the host) - its packets through INPUT
+        (ESTABLISHED), its replies through OUTPUT, and a new connection from the
+        same client to the same port. A change that would certainly drop or
+        reject one of them fails with nothing changed, naming the rule or policy;
+        one that might (matches that cannot be decided) warns.
     type: bool
     default: true
 """

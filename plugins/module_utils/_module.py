@@ -136,9 +136,10 @@ def connection_check(plans):
         certain, possible = _guard.check(plan.after, plan.family, conn)
         if certain:
             return (
-                "protect_connection: the new %s rules would drop the SSH connection from %s "
-                "to port %d that this task runs over; nothing was changed. Allow it first, or set "
-                "protect_connection: false." % (plan.family, conn[1], conn[3])
+                "protect_connection: the new %s rules would cut the SSH connection from %s "
+                "to port %d that this task runs over (%s); nothing was changed. Allow it first, "
+                "or set protect_connection: false."
+                % (plan.family, conn[1], conn[3], _guard.refusal(plan.after, plan.family, conn))
             ), warnings
         if possible:
             warnings.append(

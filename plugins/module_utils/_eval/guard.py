@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: hostfw.netfilter contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection guard: would the planned filter rules drop the SSH connection the
-task arrived on? Evaluates a new TCP connection from the controller to sshd
-through INPUT of the planned table. Pure.
+"""Connection guard: would the planned filter rules cut the SSH connection the
+task arrived on? The packet evaluator judges the session's packets through
+INPUT, its replies through OUTPUT, and a new connection from the same client.
+Pure.
 
-Matches the guard cannot decide (interfaces, rate limits, ipsets, foreign raw
-rules) are followed both ways, so the answer is a set of possible verdicts."""
+Matches the evaluator cannot decide (interfaces, rate limits, ipsets, foreign raw
+rules) are followed both ways: a possible cut is a warning, a certain one a
+refusal."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,21 +16,8 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import keys as K
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import structured
+from ansible_collections.hostfw.netfilter.plugins.module_utils._eval.evaluate import Evaluator
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.packet import Packet
-
-ACCEPT = "accept"
-
-
-DROP = "drop"
-
-
-# targets after which the packet goes on to the next rule
-NON_TERMINATING = frozenset(
-    "LOG NFLOG MARK CONNMARK CT NOTRACK TCPMSS TRACE CLASSIFY TEE AUDIT CHECKSUM DSCP TOS "
-    "TTL HL SET SECMARK CONNSECMARK".split()
-)
 
 
 def parse_ssh_connection(value):
@@ -46,74 +35,73 @@ def parse_ssh_connection(value):
     return family, c, s, sport
 
 
-def _match(d, client, server, sport):
-    """True, False or None (cannot tell) for a new TCP SYN client -> server:sport,
-    each key decided by its packet test in the key table."""
-    pkt = Packet(
-        "ipv4" if client.version == 4 else "ipv6",
-        client,
-        server,
-        "tcp",
-        dport=sport,
-        state="NEW",
-        syn=True,
-        fragment=False,
-    )
-    unknown = False
-    for key, value in d.items():
-        row = K.BY_NAME[key]
-        if not row.matches:
-            continue
-        hit = row.test(value, pkt) if row.test is not None else None
-        if hit is None:
-            unknown = True
-        elif not hit:
-            return False
-    return None if unknown else True
+def connection_packets(conn):
+    """The packets of the SSH session the task runs over, as (label, Packet):
+    its client's packets (ESTABLISHED) through INPUT, the server's replies
+    through OUTPUT, and a NEW connection from the same client to the same port
+    (the next task may open one)."""
+    family, client, server, sport = conn
+    return [
+        (
+            "the session's packets from %s" % client,
+            Packet(family, client, server, "tcp", dport=sport, state="ESTABLISHED",
+                   tcp_flags=("ACK",), fragment=False, hook="INPUT"),
+        ),
+        (
+            "the replies to %s" % client,
+            Packet(family, server, client, "tcp", sport=sport, state="ESTABLISHED",
+                   tcp_flags=("ACK",), fragment=False, hook="OUTPUT"),
+        ),
+        (
+            "a new connection from %s to port %d" % (client, sport),
+            Packet(family, client, server, "tcp", dport=sport, state="NEW",
+                   tcp_flags=("SYN",), fragment=False, hook="INPUT"),
+        ),
+    ]  # fmt: skip
 
 
-def verdicts(table, chain_name, client, server, sport, family, depth=0):
-    """Possible outcomes of traversing chain_name: a set of 'accept', 'drop', and
-    None for 'fell off the end / returned'."""
-    chain = table.chains.get(chain_name)
-    if chain is None or depth > 30:
-        return {ACCEPT, DROP}
-    out = set()
-    for rule in chain.rules:
-        d = structured(rule.tokens, family)
-        hit = None if d is None else _match(d, client, server, sport)
-        if hit is False:
-            continue
-        target = rule.target
-        if target == "ACCEPT":
-            res = {ACCEPT}
-        elif target in ("DROP", "REJECT"):
-            res = {DROP}
-        elif target == "RETURN":
-            res = {None}
-        elif target is None or target in NON_TERMINATING:
-            continue
-        elif target in table.chains:
-            res = verdicts(table, target, client, server, sport, family, depth + 1)
-            if rule.goto:
-                pass
-            elif None in res:
-                res = (res - {None}) | {"continue"}
-        else:
-            res = {ACCEPT, DROP}
-        if hit is None or "continue" in res:
-            out |= res - {"continue"}
-            continue
-        return out | res
-    return out | {None}
+def judge(table, family, conn):
+    """[(label, answer)] of the session's packets against a filter table of
+    `family` (none for a connection of the other family)."""
+    if conn is None or conn[0] != family or table is None:
+        return []
+    ev = Evaluator({"filter": table}, family)
+    return [(label, ev.explain(pkt)) for label, pkt in connection_packets(conn)]
+
+
+def _cut(answer):
+    return answer["verdict"] != "accept", bool(set(answer["verdicts"]) - {"accept"})
 
 
 def check(table, family, conn):
-    """-> (certain_drop, possible_drop) for the INPUT chain of a filter table."""
-    fam, client, server, sport = conn
-    if fam != family or table is None or "INPUT" not in table.chains:
-        return False, False
-    res = verdicts(table, "INPUT", client, server, sport, family)
-    if None in res:
-        res = (res - {None}) | {DROP if table.chains["INPUT"].policy == "DROP" else ACCEPT}
-    return res == {DROP}, DROP in res
+    """-> (certain_drop, possible_drop): whether the table surely (or possibly)
+    drops or rejects one of the session's packets."""
+    certain = possible = False
+    for _label, answer in judge(table, family, conn):
+        drop, maybe = _cut(answer)
+        certain = certain or (drop and answer["certainty"] == "definite")
+        possible = possible or maybe
+    return certain, possible
+
+
+def describe(answer):
+    """'rule 3 of INPUT (-A INPUT -j DROP)' or 'the INPUT policy DROP'."""
+    d = answer["decided_by"]
+    if d["position"] is None:
+        return "the %s policy %s" % (d["chain"], d["policy"])
+    name = " '%s'" % d["name"] if d["name"] else ""
+    return "rule %d%s of %s (%s)" % (d["position"], name, d["chain"], d["rule"])
+
+
+def refusal(table, family, conn):
+    """The first of the session's packets the table surely cuts, as a phrase
+    naming the deciding rule; None when none is."""
+    for label, answer in judge(table, family, conn):
+        drop, _maybe = _cut(answer)
+        if drop and answer["certainty"] == "definite":
+            return "%s would be %sed by %s" % (
+                label,
+                "reject" if answer["verdict"] == "reject" else "dropp",
+                describe(answer),
+            )
+    return None

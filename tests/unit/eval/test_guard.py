@@ -47,7 +47,8 @@ def test_parse_ssh_connection():
         ("-A INPUT -i eth0 -p tcp -m tcp --dport 22 -j ACCEPT", "DROP", (False, True)),
         ("-A INPUT -p tcp -m multiport --dports 80,20:30 -j ACCEPT", "DROP", (False, False)),
         ("-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", "DROP", (True, True)),
-        ("-A INPUT -m conntrack --ctstate NEW -j ACCEPT", "DROP", (False, False)),
+        # NEW accepted, but the session's own (ESTABLISHED) packets then meet the policy
+        ("-A INPUT -m conntrack --ctstate NEW -j ACCEPT", "DROP", (True, True)),
         (
             "-A INPUT -s 192.0.2.0/24 -j REJECT --reject-with icmp-port-unreachable\n"
             "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
@@ -130,3 +131,40 @@ def test_guard_on_planned_table():
         "overridden",
     )
     assert G.check(p.after, "ipv4", CONN) == (False, False)
+
+
+ESTABLISHED_FIRST = "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+
+
+def both_ways(input_rules, output_rules="", output_policy="ACCEPT"):
+    t = table(input_rules + output_rules)
+    t.chains["INPUT"].policy = "DROP"
+    t.chains["OUTPUT"].policy = output_policy
+    return t
+
+
+def test_guard_judges_the_replies_through_output():
+    ssh = ESTABLISHED_FIRST + "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n"
+    assert G.check(both_ways(ssh), "ipv4", CONN) == (False, False)
+    cut = both_ways(ssh, output_policy="DROP")
+    assert G.check(cut, "ipv4", CONN) == (True, True)
+    assert G.refusal(cut, "ipv4", CONN) == (
+        "the replies to 192.0.2.2 would be dropped by the OUTPUT policy DROP"
+    )
+    replies = "-A OUTPUT -p tcp -m tcp --sport 22 -j ACCEPT"
+    assert G.check(both_ways(ssh, replies, "DROP"), "ipv4", CONN) == (False, False)
+
+
+def test_guard_names_the_rule_that_cuts_a_new_connection():
+    t = both_ways(ESTABLISHED_FIRST + "-A INPUT -p tcp -m tcp --dport 22 -j REJECT")
+    assert G.check(t, "ipv4", CONN) == (True, True)
+    assert G.refusal(t, "ipv4", CONN) == (
+        "a new connection from 192.0.2.2 to port 22 would be rejected by rule 2 of INPUT "
+        "(-A INPUT -p tcp -m tcp --dport 22 -j REJECT)"
+    )
+
+
+def test_guard_lets_an_uncertain_cut_pass_with_a_warning():
+    t = both_ways(ESTABLISHED_FIRST + "-A INPUT -p tcp -m limit --limit 1/sec -j ACCEPT")
+    assert G.check(t, "ipv4", CONN) == (False, True)
+    assert G.refusal(t, "ipv4", CONN) is None
