@@ -17,8 +17,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from heapq import merge
-
+from ansible_collections.hostfw.netfilter.plugins.module_utils._eval.index import (
+    INDEX_FROM,
+    ChainIndex,
+)
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import constants as V
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import keys as K
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import structured
@@ -31,7 +33,6 @@ NON_TERMINATING = frozenset(
     "TTL HL SET SECMARK CONNSECMARK ULOG".split()
 )
 MAX_DEPTH = 64  # deeper than any chain nesting the kernel allows
-INDEX_FROM = 32  # chains with more rules get a port index
 
 
 class _Rule:
@@ -86,49 +87,23 @@ class _Rule:
 
 
 class _Chain:
-    """The compiled rules of one chain, with an index on the destination port
-    for long chains: a rule that matches one exact TCP/UDP port can only match
-    packets to that port."""
+    """The compiled rules of one chain; long chains get an index (index.py)."""
 
-    __slots__ = ("name", "policy", "rules", "general", "by_port")
+    __slots__ = ("name", "policy", "rules", "index")
 
     def __init__(self, chain, family):
         self.name = chain.name
         self.policy = chain.policy
         self.rules = [_Rule(chain.name, i, r, family) for i, r in enumerate(chain.rules, 1)]
-        self.general, self.by_port = None, None
+        self.index = None
         if len(self.rules) >= INDEX_FROM:
-            self._index()
-
-    def _index(self):
-        general, by_port = [], {}
-        for i, r in enumerate(self.rules):
-            key = _port_key(r)
-            if key is None:
-                general.append(i)
-            else:
-                by_port.setdefault(key, []).append(i)
-        self.general, self.by_port = general, by_port
+            self.index = ChainIndex([r.tests if not r.raw else None for r in self.rules])
 
     def candidates(self, pkt):
         """Indexes of the rules that can match `pkt`, in order."""
-        if self.by_port is None or pkt.dport is None or pkt.proto is None:
+        if self.index is None:
             return range(len(self.rules))
-        exact = self.by_port.get((pkt.proto, pkt.dport))
-        return merge(self.general, exact) if exact else self.general
-
-
-def _port_key(r):
-    """(protocol, port) when the rule matches only that exact destination port."""
-    proto = port = None
-    for key, _test, value in r.tests:
-        if key == "protocol":
-            proto = value
-        elif key == "destination_port":
-            port = value
-    if proto in ("tcp", "udp") and isinstance(port, int) and not isinstance(port, bool):
-        return proto, port
-    return None
+        return self.index.candidates(pkt)
 
 
 class _Walk:

@@ -167,8 +167,12 @@ def random_chain(rng, n):
             lines.append("-A INPUT -p tcp -m tcp --dport %d -j %s" % (port, target))
         elif kind < 0.7:
             lines.append("-A INPUT -p udp -m udp --dport %d -j %s" % (port, target))
-        elif kind < 0.8:
+        elif kind < 0.75:
             lines.append("-A INPUT -s 192.0.2.%d/32 -j %s" % (rng.randint(1, 9), target))
+        elif kind < 0.8:
+            host, plen = rng.randint(0, 15), rng.choice([28, 29, 30, 31])
+            side = rng.choice(["-s", "-d", "! -s"])
+            lines.append("-A INPUT %s 192.0.2.%d/%d -j %s" % (side, host, plen, target))
         elif kind < 0.9:
             lines.append("-A INPUT -p tcp -m tcp ! --dport %d -j %s" % (port, target))
         else:
@@ -185,8 +189,12 @@ def test_the_port_index_gives_what_the_plain_walk_gives(seed):
     t = random_chain(rng, rng.randint(E.INDEX_FROM, 3 * E.INDEX_FROM))
     indexed = E.Evaluator(t, "ipv4")
     plain = E.Evaluator(t, "ipv4")
-    plain.chain("INPUT").by_port = None  # no index: every rule is tried
-    assert indexed.chain("INPUT").by_port
+    plain.chain("INPUT").index = None  # no index: every rule is tried
+    assert indexed.chain("INPUT").index is not None
     for _packet in range(30):
-        p = pkt(rng.choice(["tcp", "udp"]), "192.0.2.%d" % rng.randint(1, 9), rng.randint(1, 42))
+        p = pkt(rng.choice(["tcp", "udp"]), "192.0.2.%d" % rng.randint(1, 15), rng.randint(1, 42))
+        if rng.random() < 0.2:
+            p.src = None  # unknown: every source rule must be tried
+        if rng.random() < 0.2:
+            p.dport = None
         assert indexed.explain(p) == plain.explain(p)
