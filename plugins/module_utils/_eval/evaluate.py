@@ -23,7 +23,10 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._eval.index impor
 )
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import constants as V
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import keys as K
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import structured
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import (
+    readable_part,
+    structured,
+)
 
 ACCEPT, DROP, REJECT = "accept", "drop", "reject"
 VERDICTS = {"ACCEPT": ACCEPT, "DROP": DROP, "REJECT": REJECT}
@@ -60,8 +63,8 @@ class _Rule:
         self.raw = d is None
         self.tests = []
         self.reject_with = None
-        if d is None:
-            return
+        if d is None:  # outside the vocabulary: what can be read still rules packets out
+            d = self.data = readable_part(rule.tokens, family)
         if self.target == "REJECT":
             self.reject_with = d.get("reject_with", V.REJECT_DEFAULT[family])
         for key, value in d.items():
@@ -71,9 +74,7 @@ class _Rule:
 
     def match(self, pkt):
         """(True | False | None, the keys that could not be decided)."""
-        if self.raw:
-            return None, ["raw"]
-        unknown = []
+        unknown = ["raw"] if self.raw else []
         for key, test, value in self.tests:
             hit = test(value, pkt, self.data) if test is not None else None
             if hit is False:
@@ -97,7 +98,7 @@ class _Chain:
         self.rules = [_Rule(chain.name, i, r, family) for i, r in enumerate(chain.rules, 1)]
         self.index = None
         if len(self.rules) >= INDEX_FROM:
-            self.index = ChainIndex([r.tests if not r.raw else None for r in self.rules])
+            self.index = ChainIndex([r.tests for r in self.rules])
 
     def candidates(self, pkt):
         """Indexes of the rules that can match `pkt`, in order."""

@@ -12,7 +12,10 @@ __metaclass__ = type
 import difflib
 
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import keys as K
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import compile_rule
+from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.rule import (
+    compile_rule,
+    shape_of,
+)
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.tokens import render_tokens
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules import naming as N
 from ansible_collections.hostfw.netfilter.plugins.module_utils._rules.errors import RuleError
@@ -68,6 +71,20 @@ def structured(tokens, family):
     if named:  # -p tcp -m tcp: the protocol's match named, as in ansible.builtin.iptables
         d["match"] = d.get("match", []) + named
     return d
+
+
+def readable_part(tokens, family):
+    """For a rule outside the vocabulary: the keys of the parts the key table
+    can read (the base options and each known `-m` match read on its own).
+    All of a rule's matches must match, so those keys alone can still tell
+    that a packet does not match. -> a mapping (possibly empty)."""
+    base, chunks, _target = shape_of(tokens)
+    out = {}
+    for part in [base] + [list(c) for c in chunks]:
+        d = structured(tuple(part), family) if part else None
+        if d:
+            out.update(d)
+    return out
 
 
 def rule_to_config(rule, family, table, chain, verify=True):

@@ -198,3 +198,14 @@ def test_the_port_index_gives_what_the_plain_walk_gives(seed):
         if rng.random() < 0.2:
             p.dport = None
         assert indexed.explain(p) == plain.explain(p)
+
+
+def test_the_readable_part_of_a_raw_rule_still_rules_a_packet_out():
+    t = tables(
+        "-A INPUT -p udp -m udp --dport 53 -m recent --rcheck --name dns --rsource -j DROP\n"
+        "-A INPUT -p tcp -m tcp --dport 2222 -m hl --hl-eq 255 -j DROP",
+        policy="ACCEPT",
+    )
+    assert decided(E.explain(t, pkt(dport=22))) == ("accept", "INPUT", "ACCEPT")
+    answer = E.explain(t, pkt("udp", dport=53))
+    assert answer["certainty"] == "may" and answer["uncertain"][0]["keys"] == ["raw"]
