@@ -56,6 +56,29 @@ options:
 """
 
     # attributes of the modules that change rules
+    # rollback_timeout, for the modules that change rules
+    ROLLBACK = r"""
+options:
+  rollback_timeout:
+    description:
+      - Seconds after which the change is undone unless M(hostfw.netfilter.confirm)
+        confirms it; C(0) (the default) is off. Set it once for a play with
+        C(module_defaults) for C(group/hostfw.netfilter.all).
+      - Before applying, the undo of both families is recorded in the state
+        directory (C(/var/lib/hostfw-netfilter/rollback), 0700, or under
+        C(HOSTFW_NETFILTER_STATE_DIR)), and a timer is armed that outlives the
+        task, the module process and the SSH connection (a detached process in a
+        session of its own). When it fires, the chains the change touched go back
+        to what they were, newest change first; rules other programs added to
+        other chains meanwhile stay. The undo is tested before it is applied, so a
+        refused one applies nothing and is kept for C(confirm) or a retry. Each
+        revert is logged to syslog (tag C(hostfw-netfilter)).
+      - A task that changes nothing arms nothing. The result then holds no
+        RV(rollback_id).
+    type: int
+    default: 0
+"""
+
     CHANGING = r"""
 attributes:
   check_mode:

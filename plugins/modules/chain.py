@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - hostfw.netfilter.common
   - hostfw.netfilter.common.PROTECT
   - hostfw.netfilter.common.CHANGING
+  - hostfw.netfilter.common.ROLLBACK
 options:
   name:
     description: The chain (at most 28 characters). Built-in chains (C(INPUT), C(FORWARD)...) can take a policy, a flush or a purge, but cannot be deleted.
@@ -109,6 +110,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+rollback_id:
+  description: The id of the armed rollback (pass it to M(hostfw.netfilter.confirm)); only with O(rollback_timeout) and a change.
+  returned: when a rollback was armed
+  type: str
+  sample: 3f9c2a7d41b0
+rollback_deadline:
+  description: When the armed rollback undoes the change unless confirmed (UTC, ISO 8601).
+  returned: when a rollback was armed
+  type: str
+  sample: "2026-12-08T01:15:00Z"
 removed:
   description: The rules removed (by O(flush), O(purge), deletion, or O(force)), per family, as iptables-save prints them.
   returned: always
@@ -152,6 +163,7 @@ def main():
         protect_connection=dict(type="bool", default=True),
     )
     argument_spec.update(_module.COMMON_ARGS)
+    argument_spec.update(_module.CHANGING_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     families = families_of(module.params["ip_version"])
     try:

@@ -41,6 +41,7 @@ extends_documentation_fragment:
   - hostfw.netfilter.common
   - hostfw.netfilter.common.PROTECT
   - hostfw.netfilter.common.CHANGING
+  - hostfw.netfilter.common.ROLLBACK
   - hostfw.netfilter.rule_keys
 options:
   state:
@@ -218,6 +219,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+rollback_id:
+  description: The id of the armed rollback (pass it to M(hostfw.netfilter.confirm)); only with O(rollback_timeout) and a change.
+  returned: when a rollback was armed
+  type: str
+  sample: 3f9c2a7d41b0
+rollback_deadline:
+  description: When the armed rollback undoes the change unless confirmed (UTC, ISO 8601).
+  returned: when a rollback was armed
+  type: str
+  sample: "2026-12-08T01:15:00Z"
 moved:
   description: Whether a rule that existed was moved to meet O(position), O(before) or O(after).
   returned: always
@@ -287,6 +298,7 @@ def argument_spec():
     )
     spec.update((k, dict(type="raw")) for k in FOREIGN + ("gateway",))
     spec.update(_module.COMMON_ARGS)
+    spec.update(_module.CHANGING_ARGS)
     return spec
 
 

@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - hostfw.netfilter.common
   - hostfw.netfilter.common.PROTECT
   - hostfw.netfilter.common.CHANGING
+  - hostfw.netfilter.common.ROLLBACK
 options:
   config:
     description:
@@ -240,6 +241,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+rollback_id:
+  description: The id of the armed rollback (pass it to M(hostfw.netfilter.confirm)); only with O(rollback_timeout) and a change.
+  returned: when a rollback was armed
+  type: str
+  sample: 3f9c2a7d41b0
+rollback_deadline:
+  description: When the armed rollback undoes the change unless confirmed (UTC, ISO 8601).
+  returned: when a rollback was armed
+  type: str
+  sample: "2026-12-08T01:15:00Z"
 before:
   description:
     - The touched tables before the task, in the O(config) format.
@@ -372,6 +383,7 @@ def argument_spec():
         protect_connection=dict(type="bool", default=True),
     )
     spec.update(_module.COMMON_ARGS)
+    spec.update(_module.CHANGING_ARGS)
     return spec
 
 
@@ -456,6 +468,7 @@ def main():
     for w in warnings:
         module.warn(w)
     result.update(info, memo="miss", timings=clock.laps, invocation=_module.invocation(p))
+    result.update(_module.rollback_result(module))
     module.exit_json(**result)
 
 

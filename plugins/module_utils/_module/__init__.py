@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import time
 import traceback
 
@@ -25,13 +24,23 @@ from ansible_collections.hostfw.netfilter.plugins.module_utils._backends.restore
     RestoreBackend,
     transaction,
 )
-from ansible_collections.hostfw.netfilter.plugins.module_utils._eval import guard as _guard
+from ansible_collections.hostfw.netfilter.plugins.module_utils._host import rollback as _rollback
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.gather import (
     tables_to_config,
 )
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables.save import (
     parse_save,
     render_table,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._module.guard import (
+    connection_check,
+    guard_connection,
+)
+from ansible_collections.hostfw.netfilter.plugins.module_utils._module.rollback import (
+    arm_rollback,
+    restore_tools,
+    rollback_result,
+    undo_texts,
 )
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import rebase as RB
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan.operations import plan_of
@@ -42,6 +51,8 @@ COMMON_ARGS = dict(
     backend=dict(type="str", default="auto", choices=["auto", "restore", "python_iptables"]),
     wait=dict(type="int", default=60),
 )
+# the modules that change rules
+CHANGING_ARGS = dict(rollback_timeout=dict(type="int", default=0))
 
 
 class Clock:
@@ -121,41 +132,6 @@ def parse_texts(module, texts):
 def read_state(module, backend, families, counters=False):
     """{family: {table: Table}} from one save per family (the shared read path)."""
     return parse_texts(module, read_texts(module, backend, families, counters))
-
-
-def connection_check(plans):
-    """(refusal or None, [warnings]) of the connection guard over the plans:
-    would the planned INPUT rules drop the SSH connection we came on?"""
-    conn = _guard.parse_ssh_connection(os.environ.get("SSH_CONNECTION", ""))
-    warnings = []
-    if conn is None:
-        return None, warnings
-    for plan in plans:
-        if plan.before.name != "filter" or plan.family != conn[0] or not plan.changed:
-            continue
-        certain, possible = _guard.check(plan.after, plan.family, conn)
-        if certain:
-            return (
-                "protect_connection: the new %s rules would cut the SSH connection from %s "
-                "to port %d that this task runs over (%s); nothing was changed. Allow it first, "
-                "or set protect_connection: false."
-                % (plan.family, conn[1], conn[3], _guard.refusal(plan.after, plan.family, conn))
-            ), warnings
-        if possible:
-            warnings.append(
-                "protect_connection: the new %s rules might drop SSH from %s (some matches could "
-                "not be evaluated)" % (plan.family, conn[1])
-            )
-    return None, warnings
-
-
-def guard_connection(module, plans):
-    """Fail when the planned INPUT rules would drop the SSH connection we came on."""
-    refusal, warnings = connection_check(plans)
-    if refusal:
-        module.fail_json(msg=refusal, commands=commands_of(plans))
-    for w in warnings:
-        module.warn(w)
 
 
 LARGE_CONFIG = 500
@@ -279,11 +255,12 @@ def settle(module, backend, planner, families, current, clock=None):
     plans = call_planner(module, planner, current, frozenset(), **info)
     guard = module.params.get("protect_connection")
     if guard:
-        guard_connection(module, plans)
+        guard_connection(module, plans, commands_of)
     if clock is not None:
         clock.lap("plan")
     if module.check_mode:
         return plans, False
+    armed = arm_rollback(module, backend, plans, families)
     applied, last = [], []
     for fam in families:
         mine = [p for p in plans if p.family == fam]
@@ -292,11 +269,16 @@ def settle(module, backend, planner, families, current, clock=None):
                 apply_family(backend, planner, mine, current, applied, _refuse if guard else None)
             )
         except (BackendError, RuleError) as e:
+            if armed:  # the change is undone right here: nothing to revert later
+                _rollback.confirm([armed["id"]])
             _undo(module, backend, str(e), RB.report(plans, applied, last), plans)
     if clock is not None:
         clock.lap("apply")
     retried = any(all(p is not q for q in plans) for p in last)
-    return RB.report(plans, applied, last), retried
+    final = RB.report(plans, applied, last)
+    if armed and retried:  # planned again over another writer: undo what was applied
+        _rollback.update(armed, undo_texts(final, families), restore_tools(backend, families))
+    return final, retried
 
 
 def plan_result(plans, families, want_diff, before_after="full", commands=None):
@@ -379,6 +361,7 @@ def finish(module, backend, planner, families):
         commands=commands_of(plans),
         backend=backend.name,
         variant=backend.variant,
+        **rollback_result(module),
     )
     if module._diff:
         result["diff"] = diff_of(plans)
