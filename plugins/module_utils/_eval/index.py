@@ -5,8 +5,8 @@
 
 Every rule goes into one bucket, by the first of its keys that pins a packet
 field to one value: an exact TCP/UDP destination port, else a (non-negated)
-source network, else a destination network; the rest are tried for every
-packet. A packet then needs only the rules of its port's bucket, of the
+source network, else a destination network, else an exact incoming interface;
+the rest are tried for every packet. A packet then needs only the rules of its port's bucket, of the
 networks holding its addresses (one lookup per prefix length in use) and the
 rest, merged back into chain order. A field the packet leaves unknown takes
 every rule of that kind, since those rules cannot be decided without it. Pure."""
@@ -34,6 +34,15 @@ def _port_key(tests):
     return None
 
 
+def _iface_key(tests):
+    for key, _test, value in tests:
+        if key == "in_interface" and isinstance(value, str):
+            if value.startswith("!") or value.endswith("+"):
+                return None
+            return value
+    return None
+
+
 def _net_key(tests, key_name):
     for key, _test, value in tests:
         if key == key_name and isinstance(value, str) and not value.startswith("!"):
@@ -54,12 +63,13 @@ class ChainIndex:
     value) as the evaluator compiled it, or None for a rule outside the
     vocabulary)."""
 
-    __slots__ = ("rest", "ports", "all_ports", "nets", "all_nets")
+    __slots__ = ("rest", "ports", "all_ports", "nets", "all_nets", "ifaces", "all_ifaces")
 
     def __init__(self, rule_tests):
         self.rest, self.ports, self.all_ports = [], {}, []
         self.nets = {"source": {}, "destination": {}}
         self.all_nets = {"source": [], "destination": []}
+        self.ifaces, self.all_ifaces = {}, []
         for i, tests in enumerate(rule_tests):
             if tests is None:  # a raw rule: tried for every packet
                 self.rest.append(i)
@@ -77,7 +87,12 @@ class ChainIndex:
                     self.all_nets[side].append(i)
                     break
             else:
-                self.rest.append(i)
+                key = _iface_key(tests)
+                if key is not None:
+                    self.ifaces.setdefault(key, []).append(i)
+                    self.all_ifaces.append(i)
+                else:
+                    self.rest.append(i)
 
     def candidates(self, pkt):
         """The indexes of the rules that can match `pkt`, in chain order."""
@@ -99,6 +114,11 @@ class ChainIndex:
                     hit = table.get(value >> (bits - plen))
                     if hit:
                         lists.append(hit)
+        if self.ifaces:
+            if pkt.in_iface is None:
+                lists.append(self.all_ifaces)
+            else:
+                lists.append(self.ifaces.get(pkt.in_iface, ()))
         lists = [x for x in lists if x]
         if len(lists) == 1:
             return lists[0]

@@ -173,6 +173,10 @@ def random_chain(rng, n):
             host, plen = rng.randint(0, 15), rng.choice([28, 29, 30, 31])
             side = rng.choice(["-s", "-d", "! -s"])
             lines.append("-A INPUT %s 192.0.2.%d/%d -j %s" % (side, host, plen, target))
+        elif kind < 0.85:
+            iface = rng.choice(["eth0", "eth1", "eth+", "!eth0"])
+            neg = "! " if iface.startswith("!") else ""
+            lines.append("-A INPUT %s-i %s -j %s" % (neg, iface.lstrip("!"), target))
         elif kind < 0.9:
             lines.append("-A INPUT -p tcp -m tcp ! --dport %d -j %s" % (port, target))
         else:
@@ -197,6 +201,7 @@ def test_the_port_index_gives_what_the_plain_walk_gives(seed):
             p.src = None  # unknown: every source rule must be tried
         if rng.random() < 0.2:
             p.dport = None
+        p.in_iface = rng.choice([None, "eth0", "eth1", "lo"])
         assert indexed.explain(p) == plain.explain(p)
 
 
