@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export ANSIBLE_NOCOLOR := 1
 PYTEST ?= $(VENV)/bin/pytest
 
-.PHONY: help setup collection-link lab-images lint sanity unit kernel integration molecule bench bench-quick test demo build clean
+.PHONY: help setup collection-link lab-images lint sanity unit kernel integration molecule bench bench-quick explain-proof test demo build clean
 
 help:
 	@echo "make demo   - the lab demo (sets everything up first)"
@@ -62,6 +62,12 @@ bench: collection-link
 
 bench-quick: collection-link
 	$(VENV)/bin/python tests/perf/bench.py --quick --out tests/perf/output/quick
+
+# The packet evaluator against the kernel, the full run (>= 5,000 packet x ruleset pairs,
+# both variants and families, needs root): writes docs/explain.md. The quick run is part
+# of `make kernel` (tests/kernel/eval/test_explain_proof.py).
+explain-proof: collection-link
+	$(VENV)/bin/python scripts/explain_proof.py --out docs/explain.md
 
 test: setup
 	$(MAKE) lint
