@@ -96,3 +96,24 @@ def namespace():
         yield ns
     finally:
         ns.close()
+
+
+def host_state(ns, variant):
+    """{family: {table: Table}} of the namespace's saves."""
+    from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
+
+    return {fam: SAVE.parse_save(ns.save(variant, fam)) for fam in FAMILIES}
+
+
+def host_fixture(saves):
+    """A module-scoped pytest fixture: (variant, namespace) with `saves`
+    ({family: save text}) restored, once per variant."""
+
+    @pytest.fixture(scope="module", params=VARIANTS)
+    def host(request):
+        with namespace() as ns:
+            for fam in FAMILIES:
+                ns.restore(request.param, fam, saves[fam])
+            yield request.param, ns
+
+    return host

@@ -21,27 +21,16 @@ from ansible_collections.hostfw.netfilter.tests.fixtures.saves import HOST, OUTS
 from ansible_collections.hostfw.netfilter.tests.fixtures.tables import shape
 from ansible_collections.hostfw.netfilter.tests.kernel._kernel import (
     FAMILIES,
-    VARIANTS,
-    namespace,
+    host_fixture,
+    host_state,
     needs_kernel,
 )
 
 BOTH = ("ipv4", "ipv6")
 
 
-def host_state(ns, variant):
-    return {fam: SAVE.parse_save(ns.save(variant, fam)) for fam in FAMILIES}
-
-
-@pytest.fixture(scope="module", params=VARIANTS)
-def host(request):
-    """(variant, namespace) with the Docker/fail2ban/kube-proxy-like rules restored."""
-    with namespace() as ns:
-        for fam in FAMILIES:
-            ns.restore(request.param, fam, HOST[fam])
-        yield request.param, ns
-
-
+# (variant, namespace) with the Docker/fail2ban/kube-proxy-like rules restored
+host = host_fixture(HOST)
 pytestmark = needs_kernel
 
 

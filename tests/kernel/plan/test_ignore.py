@@ -5,11 +5,8 @@ it followed, also when the plan is applied for real."""
 
 from __future__ import annotations
 
-import pytest
-
 from ansible_collections.hostfw.netfilter.plugins.module_utils._backends import restore as RESTORE
 from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import rule as RULE
-from ansible_collections.hostfw.netfilter.plugins.module_utils._iptables import save as SAVE
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import config as CONFIG
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import ignore as IGN
 from ansible_collections.hostfw.netfilter.plugins.module_utils._plan import states as STATES
@@ -22,6 +19,8 @@ from ansible_collections.hostfw.netfilter.tests.fixtures.tables import (
 from ansible_collections.hostfw.netfilter.tests.kernel._kernel import (
     FAMILIES,
     VARIANTS,
+    host_fixture,
+    host_state,
     namespace,
     needs_kernel,
 )
@@ -29,19 +28,8 @@ from ansible_collections.hostfw.netfilter.tests.kernel._kernel import (
 BOTH = ("ipv4", "ipv6")
 
 
-def host_state(ns, variant):
-    return {fam: SAVE.parse_save(ns.save(variant, fam)) for fam in FAMILIES}
-
-
-@pytest.fixture(scope="module", params=VARIANTS)
-def host(request):
-    """(variant, namespace) with the Docker/fail2ban/kube-proxy-like rules restored."""
-    with namespace() as ns:
-        for fam in FAMILIES:
-            ns.restore(request.param, fam, HOST[fam])
-        yield request.param, ns
-
-
+# (variant, namespace) with the Docker/fail2ban/kube-proxy-like rules restored
+host = host_fixture(HOST)
 pytestmark = needs_kernel
 
 
