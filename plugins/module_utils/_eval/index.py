@@ -5,8 +5,9 @@
 
 Every rule goes into one bucket, by the first of its keys that pins a packet
 field to one value: an exact TCP/UDP destination port, else a (non-negated)
-source network, else a destination network, else an exact incoming interface;
-the rest are tried for every packet. A packet then needs only the rules of its port's bucket, of the
+source network, else a destination network, else an exact incoming interface,
+else its conntrack states (a rule with several is found under each); the rest
+are tried for every packet. A packet then needs only the rules of its port's bucket, of the
 networks holding its addresses (one lookup per prefix length in use) and the
 rest, merged back into chain order. A field the packet leaves unknown takes
 every rule of that kind, since those rules cannot be decided without it. Pure."""
@@ -43,6 +44,18 @@ def _iface_key(tests):
     return None
 
 
+_PLAIN_STATES = frozenset(("INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED"))
+
+
+def _state_key(tests):
+    """The conntrack states a rule needs, when they are plain states."""
+    for key, _test, value in tests:
+        if key == "ctstate" and isinstance(value, (list, tuple)):
+            states = frozenset(str(v).upper() for v in value)
+            return states if states and states <= _PLAIN_STATES else None
+    return None
+
+
 def _net_key(tests, key_name):
     for key, _test, value in tests:
         if key == key_name and isinstance(value, str) and not value.startswith("!"):
@@ -63,13 +76,24 @@ class ChainIndex:
     value) as the evaluator compiled it, or None for a rule outside the
     vocabulary)."""
 
-    __slots__ = ("rest", "ports", "all_ports", "nets", "all_nets", "ifaces", "all_ifaces")
+    __slots__ = (
+        "rest",
+        "ports",
+        "all_ports",
+        "nets",
+        "all_nets",
+        "ifaces",
+        "all_ifaces",
+        "states",
+        "all_states",
+    )
 
     def __init__(self, rule_tests):
         self.rest, self.ports, self.all_ports = [], {}, []
         self.nets = {"source": {}, "destination": {}}
         self.all_nets = {"source": [], "destination": []}
         self.ifaces, self.all_ifaces = {}, []
+        self.states, self.all_states = {}, []
         for i, tests in enumerate(rule_tests):
             if tests is None:  # a raw rule: tried for every packet
                 self.rest.append(i)
@@ -87,12 +111,21 @@ class ChainIndex:
                     self.all_nets[side].append(i)
                     break
             else:
-                key = _iface_key(tests)
-                if key is not None:
-                    self.ifaces.setdefault(key, []).append(i)
-                    self.all_ifaces.append(i)
-                else:
-                    self.rest.append(i)
+                self._other(i, tests)
+
+    def _other(self, i, tests):
+        key = _iface_key(tests)
+        if key is not None:
+            self.ifaces.setdefault(key, []).append(i)
+            self.all_ifaces.append(i)
+            return
+        states = _state_key(tests)
+        if states is not None:
+            for state in states:
+                self.states.setdefault(state, []).append(i)
+            self.all_states.append(i)
+            return
+        self.rest.append(i)
 
     def candidates(self, pkt):
         """The indexes of the rules that can match `pkt`, in chain order."""
@@ -119,6 +152,11 @@ class ChainIndex:
                 lists.append(self.all_ifaces)
             else:
                 lists.append(self.ifaces.get(pkt.in_iface, ()))
+        if self.states:
+            if pkt.state is None:
+                lists.append(self.all_states)
+            else:
+                lists.append(self.states.get(str(pkt.state).upper(), ()))
         lists = [x for x in lists if x]
         if len(lists) == 1:
             return lists[0]

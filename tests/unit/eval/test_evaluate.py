@@ -177,6 +177,9 @@ def random_chain(rng, n):
             iface = rng.choice(["eth0", "eth1", "eth+", "!eth0"])
             neg = "! " if iface.startswith("!") else ""
             lines.append("-A INPUT %s-i %s -j %s" % (neg, iface.lstrip("!"), target))
+        elif kind < 0.88:
+            states = rng.sample(["NEW", "ESTABLISHED", "RELATED", "INVALID"], rng.randint(1, 2))
+            lines.append("-A INPUT -m conntrack --ctstate %s -j %s" % (",".join(states), target))
         elif kind < 0.9:
             lines.append("-A INPUT -p tcp -m tcp ! --dport %d -j %s" % (port, target))
         else:
@@ -202,6 +205,7 @@ def test_the_port_index_gives_what_the_plain_walk_gives(seed):
         if rng.random() < 0.2:
             p.dport = None
         p.in_iface = rng.choice([None, "eth0", "eth1", "lo"])
+        p.state = rng.choice([None, "NEW", "ESTABLISHED", "INVALID"])
         assert indexed.explain(p) == plain.explain(p)
 
 
