@@ -13,7 +13,9 @@ session of its own running ``revert.sh``. When it fires it takes the lock and
 undoes every pending change of the host, newest first; each record's families
 are first tested (``--test``) and only then applied, so a refused undo applies
 nothing of itself, stops there, and stays (under ``failed/``) for a manual
-``confirm`` or retry. What it did goes to syslog (``logger -t
+``confirm`` or retry; a family whose undo the kernel refuses although its test
+passed (nf_tables does not test a chain deletion) puts back the families
+already undone, from their saves taken just before. What it did goes to syslog (``logger -t
 hostfw-netfilter``) and to ``log`` in the state directory. ``confirm`` moves
 records to ``confirmed/`` and stops their timers.
 
@@ -38,12 +40,18 @@ FAMILIES = ("ipv4", "ipv6")
 RUNNER = r"""#!/bin/sh
 # hostfw.netfilter rollback timer: sleep, then undo every pending change of this
 # host, newest first (written by hostfw.netfilter; see _host/rollback.py).
+umask 077
 dir=$1; rec=$2; delay=$3
 echo $$ > "$dir/pending/$rec/timer.pid"
 sleep "$delay"
 log() {
   logger -t hostfw-netfilter "$*" 2>/dev/null
   printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >> "$dir/log"
+}
+keep() {  # keep() DIR WHY: the record goes to failed/ for confirm or a retry
+  mkdir -p "$dir/failed"; mv "$1" "$dir/failed/${1##*/}"
+  log "rollback ${1##*/}: $2; kept in $dir/failed/${1##*/} (see error there);" \
+    "older pending changes were left as they are"
 }
 exec 9>>"$dir/lock"
 flock 9
@@ -55,18 +63,24 @@ for r in $(ls -1 "$dir/pending" | sort -r); do
     [ -s "$p/$fam.restore" ] || continue
     "$(cat "$p/$fam.tool")" -w --test --noflush < "$p/$fam.restore" 2>> "$p/error" || ok=0
   done
-  if [ "$ok" = 0 ]; then
-    mkdir -p "$dir/failed"; mv "$p" "$dir/failed/$r"
-    log "rollback $r: the kernel refused the undo, nothing of it was applied;" \
-      "kept in $dir/failed/$r (see error there); older pending changes were left as they are"
-    exit 1
-  fi
+  if [ "$ok" = 0 ]; then keep "$p" "the kernel refused the undo, nothing of it was applied"; exit 1; fi
+  done_fams=""
   for fam in ipv4 ipv6; do
     [ -s "$p/$fam.restore" ] || continue
-    "$(cat "$p/$fam.tool")" -w --noflush < "$p/$fam.restore" 2>> "$p/error" || ok=0
+    # what this family holds now, to put back should a later family refuse its undo
+    tables=$(sed -n 's/^\*//p' "$p/$fam.restore" | sort -u)
+    : > "$p/$fam.now"
+    for t in $tables; do "$(cat "$p/$fam.savetool")" -t "$t" >> "$p/$fam.now" 2>> "$p/error"; done
+    if "$(cat "$p/$fam.tool")" -w --noflush < "$p/$fam.restore" 2>> "$p/error"; then
+      done_fams="$done_fams $fam"
+    else
+      for f in $done_fams; do "$(cat "$p/$f.tool")" -w < "$p/$f.now" 2>> "$p/error"; done
+      keep "$p" "the kernel refused the $fam undo; the families already undone ($done_fams ) were put back, so nothing of it stays applied"
+      exit 1
+    fi
   done
   mkdir -p "$dir/reverted"; mv "$p" "$dir/reverted/$r"
-  if [ "$ok" = 1 ]; then log "rollback $r: reverted"; else log "rollback $r: reverted with errors (see $dir/reverted/$r/error)"; fi
+  log "rollback $r: reverted"
 done
 """
 
@@ -156,11 +170,13 @@ def record(undo, tools, timeout):
 
 
 def _write_undo(path, undo, tools):
+    """tools: {family: (restore tool, save tool)} of the variant in use."""
     for fam in FAMILIES:
         text = undo.get(fam) or ""
         _write(os.path.join(path, fam + ".restore"), text)
         if text:
-            _write(os.path.join(path, fam + ".tool"), tools[fam])
+            _write(os.path.join(path, fam + ".tool"), tools[fam][0])
+            _write(os.path.join(path, fam + ".savetool"), tools[fam][1])
 
 
 def update(meta, undo, tools):

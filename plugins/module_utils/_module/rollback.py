@@ -23,7 +23,13 @@ def undo_texts(plans, families):
 
 def restore_tools(backend, families):
     variant = "legacy" if backend.name == "python_iptables" else backend.variant
-    return {fam: tool(backend.which, fam, variant, "restore") for fam in families}
+    return {
+        fam: (
+            tool(backend.which, fam, variant, "restore"),
+            tool(backend.which, fam, variant, "save"),
+        )
+        for fam in families
+    }
 
 
 def arm_rollback(module, backend, plans, families):
