@@ -108,17 +108,15 @@ class _Chain:
 
 
 class _Walk:
-    """The state of one line of evaluation: the rules that matched on the way
-    and the rules that could not be decided."""
+    """One line of evaluation: the rules that matched on the way."""
 
-    __slots__ = ("path", "uncertain")
+    __slots__ = ("path",)
 
-    def __init__(self, path=(), uncertain=()):
+    def __init__(self, path=()):
         self.path = list(path)
-        self.uncertain = list(uncertain)
 
     def fork(self):
-        return _Walk(self.path, self.uncertain)
+        return _Walk(self.path)
 
 
 def _outcome(kind, walk, verdict=None, reject_with=None, decided=None):
@@ -128,7 +126,6 @@ def _outcome(kind, walk, verdict=None, reject_with=None, decided=None):
         "reject_with": reject_with,
         "decided_by": decided,
         "path": walk.path,
-        "uncertain": walk.uncertain,
     }
 
 
@@ -139,6 +136,7 @@ class Evaluator:
         self.family = family
         self.table = tables.get("filter") if tables else None
         self._chains = {}
+        self._unsure = None  # the rules one explain() could not decide, in order
 
     def chain(self, name):
         if name not in self._chains:
@@ -150,15 +148,24 @@ class Evaluator:
         """The answer for one packet (see the module's RETURN for its keys)."""
         hook = getattr(pkt, "hook", None) or "INPUT"
         chain = self.chain(hook)
+        self._unsure = ([], set())
         if chain is None:  # no filter table (or no such chain): nothing filters
             outcomes = [_policy_outcome(_Walk(), hook, "ACCEPT")]
         else:
             outcomes = []
             for o in self._run(chain, pkt, _Walk(), 0):
                 if o["kind"] == "return":
-                    o = _policy_outcome(_Walk(o["path"], o["uncertain"]), hook, chain.policy)
+                    o = _policy_outcome(_Walk(o["path"]), hook, chain.policy)
                 outcomes.append(o)
-        return _answer(outcomes)
+        return _answer(outcomes, self._unsure[0])
+
+    def _note(self, where, keys):
+        """A rule that could not be decided (once per explain)."""
+        entries, seen = self._unsure
+        k = (where["chain"], where["position"])
+        if k not in seen:
+            seen.add(k)
+            entries.append(dict(where, keys=list(keys)))
 
     def _run(self, chain, pkt, walk, depth):
         """Every outcome of traversing `chain` from its first rule on `walk`."""
@@ -170,11 +177,10 @@ class Evaluator:
                 continue
             here = r.where(chain.name)
             if hit is None:  # follow it as matched, then go on as not matched
-                walk.uncertain.append(dict(here, keys=list(unknown)))
+                self._note(here, unknown)
                 taken = walk.fork()
                 taken.path.append(here)
                 self._target(chain, r, pkt, taken, depth, out)
-                _add_uncertain(walk, taken.uncertain)
                 continue
             walk.path.append(here)
             if not self._target(chain, r, pkt, walk, depth, out):
@@ -197,7 +203,7 @@ class Evaluator:
             return True
         sub = self.chain(t) if depth < MAX_DEPTH else None
         if sub is None:  # a target the table does not hold (NFQUEUE...): anything may happen
-            walk.uncertain.append(dict(r.where(chain.name), keys=["jump"]))
+            self._note(r.where(chain.name), ["jump"])
             for v in (ACCEPT, DROP):
                 out.append(_outcome("final", walk.fork(), v, None, _decided(chain, r)))
             return True
@@ -208,9 +214,6 @@ class Evaluator:
             elif returned is None:
                 returned = o
                 walk.path[:] = o["path"]
-                _add_uncertain(walk, o["uncertain"])
-            else:
-                _add_uncertain(walk, o["uncertain"])
         return returned is not None
 
 
@@ -223,12 +226,6 @@ def _decided(chain, r):
         "name": r.name,
         "policy": None,
     }
-
-
-def _add_uncertain(walk, entries):
-    for u in entries:
-        if u not in walk.uncertain:
-            walk.uncertain.append(u)
 
 
 def _policy_outcome(walk, hook, policy):
@@ -244,7 +241,7 @@ def _policy_outcome(walk, hook, policy):
     return _outcome("final", walk, verdict, None, decided)
 
 
-def _answer(outcomes):
+def _answer(outcomes, uncertain):
     seen, distinct = set(), []
     for o in outcomes:
         d = o["decided_by"]
@@ -253,13 +250,6 @@ def _answer(outcomes):
             seen.add(key)
             distinct.append(o)
     first = distinct[0]
-    uncertain, seen_u = [], set()
-    for o in outcomes:
-        for u in o["uncertain"]:
-            k = (u["chain"], u["position"])
-            if k not in seen_u:
-                seen_u.add(k)
-                uncertain.append(u)
     return {
         "verdict": first["verdict"],
         "reject_with": first["reject_with"],
