@@ -65,13 +65,13 @@ def render_address(flag, attr):
 
 
 def render_pair(flag, key):
-    """`[!] FLAG VALUE` from fields[key] = (negated, text)."""
+    """`[!] FLAG WORD...` from fields[key] = (negated, word, ...)."""
 
     def render(p, x):
         value = p.fields.get(key)
         if value is None:
             return []
-        return _neg(value[0]) + [flag, value[1]]
+        return _neg(value[0]) + [flag] + list(value[1:])
 
     return render
 
@@ -112,14 +112,6 @@ def render_port(flag, key):
     return render
 
 
-def render_tcp_flags(p, x):
-    value = p.fields.get("tcp_flags")
-    if value is None:
-        return []
-    neg, mask, comp = value
-    return _neg(neg) + ["--tcp-flags", mask, comp]
-
-
 def render_icmp_type(p, x):
     value = p.fields.get("icmp_type")
     if value is None:
@@ -127,14 +119,6 @@ def render_icmp_type(p, x):
     neg, values = value
     flag = "--icmp-type" if x.family == "ipv4" else "--icmpv6-type"
     return _neg(neg) + [flag, values[x.family]]
-
-
-def render_match_set(p, x):
-    value = p.fields.get("match_set")
-    if value is None:
-        return []
-    neg, setname, flags = value
-    return _neg(neg) + ["--match-set", setname, flags]
 
 
 def render_limit(p, x):

@@ -129,8 +129,8 @@ KEYS = (
         "Destination port or range C(first:last), C(!) to negate (needs O(protocol))."),
     Key("syn", PORTS, None, C.check_syn, None, None, T.test_syn,
         "C(match) (only TCP SYN packets), C(negate) (all but those) or C(ignore) (TCP)."),
-    Key("tcp_flags", PORTS, "--tcp-flags", C.check_tcp_flags, X.render_tcp_flags,
-        X.read_tcp_flags, T.test_tcp_flags,
+    Key("tcp_flags", PORTS, "--tcp-flags", C.check_tcp_flags,
+        X.render_pair("--tcp-flags", "tcp_flags"), X.read_tcp_flags, T.test_tcp_flags,
         "A mapping with C(flags) (the flags examined) and C(flags_set) (those that must be "
         "set) lists (TCP).", nargs=2),
     # -- -m icmp / icmp6
@@ -148,8 +148,8 @@ KEYS = (
     Key("dst_range", "iprange", "--dst-range", partial(C.check_range, key="dst_range"),
         X.render_pair("--dst-range", "dst_range"), X.read_value("dst_range"),
         T.test_range("dst"), "Destination address range C(first-last), C(!) to negate."),
-    Key("match_set", "set", "--match-set", C.check_match_set, X.render_match_set,
-        X.read_match_set, T.test_match_set,
+    Key("match_set", "set", "--match-set", C.check_match_set,
+        X.render_pair("--match-set", "match_set"), X.read_match_set, T.test_match_set,
         "Name of an ipset to match, C(!) to negate (needs O(match_set_flags)).", nargs=2),
     Key("match_set_flags", "set", None, C.check_match_set_flags, None, None, None,
         "C(src), C(dst), C(src,dst)... - which addresses O(match_set) looks up."),
