@@ -60,6 +60,7 @@ class Parsed:
         "proto",
         "fields",
         "numeric_icmp",
+        "matches",
     )
 
     def __init__(self, data, families):
@@ -73,6 +74,7 @@ class Parsed:
         self.dests = [None]
         self.fields = {}
         self.numeric_icmp = False
+        self.matches = ()  # the match modules named in `match`, as text
 
     def narrow(self, key, families):
         self.inferred &= set(families)
@@ -222,9 +224,7 @@ def check_ctstate(ctx, value, p):
                 ctx.fail("ctstate", "unknown state %r (known: %s)" % (s, ", ".join(V.CTSTATES)))
             states.add(s)
     p.fields["ctstate"] = ",".join(s for s in V.CTSTATES if s in states)
-    matches = p.data.get("match") or ()
-    matches = [matches] if isinstance(matches, str) else [str(m) for m in matches]
-    if "state" in matches and "conntrack" not in matches:
+    if "state" in p.matches and "conntrack" not in p.matches:
         if states - set(V.STATE_MATCH_STATES):
             ctx.fail(
                 "ctstate",

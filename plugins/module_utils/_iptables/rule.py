@@ -214,17 +214,16 @@ def parse_rule(data, families, ctx):
         _raw(d, p, ctx)
         p.families = p.allowed & p.inferred
         return p
-    matches = ()
     if "match" in d:
         matches = d["match"] if isinstance(d["match"], list) else [d["match"]]
-        matches = [str(m) for m in matches]
-        for m in matches:
+        p.matches = tuple(str(m) for m in matches)
+        for m in p.matches:
             if m not in _IMPLIED_MATCHES:
                 ctx.fail("match", "match module %r is not supported; use the rule keys" % (m,))
     for key in K.CHECKED:
         if key.name in d:
             key.check(ctx, d[key.name], p)
-    _named_matches(matches, p, ctx)
+    _named_matches(p, ctx)
     full = comment_text(p.name, p.comment)
     if full is not None and len(full.encode("utf-8")) > 250:
         ctx.fail("comment" if p.comment else "name", "name and comment exceed 250 bytes")
@@ -234,15 +233,15 @@ def parse_rule(data, families, ctx):
     return p
 
 
-def _named_matches(matches, p, ctx):
+def _named_matches(p, ctx):
     """The match modules named in `match` that the kernel keeps even without
     options, as ansible.builtin.iptables writes them: the protocol's own match
     (-p tcp -m tcp) and limit (its defaults, 3/hour with a burst of 5)."""
-    if not matches:
+    if not p.matches:
         return
-    if p.proto is not None and not p.proto[0] and V.PORT_MATCH.get(p.proto_name) in matches:
+    if p.proto is not None and not p.proto[0] and V.PORT_MATCH.get(p.proto_name) in p.matches:
         p.fields["port_match"] = True
-    if "limit" in matches and "limit" not in p.fields:
+    if "limit" in p.matches and "limit" not in p.fields:
         C.check_limit(ctx, None, p)
 
 
